@@ -1,0 +1,48 @@
+"""The FastAPI application, built by :func:`create_app` (nothing happens at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+import driftline
+from driftline.api.errors import install_error_handlers
+from driftline.api.routes import events, health, models, references
+from driftline.core.settings import Settings
+from driftline.core.storage import Database, check_at_head
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    """The API for ``settings``; pass ``database`` to share one handle with other parts.
+
+    Start-up refuses a database whose schema is not at the head revision, naming the command
+    that fixes it.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = database is None
+        db = database or Database(settings.database)
+        try:
+            check_at_head(db)
+            app.state.database = db
+            yield
+        finally:
+            if owned:
+                db.dispose()
+
+    app = FastAPI(
+        title="Driftline",
+        version=driftline.__version__,
+        description="Monitoring and drift detection for machine-learning models.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (health, models, references, events):
+        app.include_router(module.router)
+    return app

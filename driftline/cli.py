@@ -1,0 +1,114 @@
+"""The ``driftline`` command. Each command imports only what it needs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Driftline: drift detection and monitoring for ML models.",
+                  no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+Host = Annotated[str | None, typer.Option(help="Listen address [default: DRIFTLINE_API__HOST]")]
+Port = Annotated[int | None, typer.Option(help="Listen port [default: DRIFTLINE_API__PORT]")]
+
+
+def _settings(host: str | None = None, port: int | None = None):  # type: ignore[no-untyped-def]
+    from driftline.core.settings import load_settings
+
+    settings = load_settings()
+    if host is not None:
+        settings.api.host = host
+    if port is not None:
+        settings.api.port = port
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _serve(settings, migrate: bool) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from driftline.api.app import create_app
+    from driftline.core.errors import SchemaNotCurrentError
+    from driftline.core.storage import Database, check_at_head, upgrade
+
+    database = Database(settings.database)
+    if migrate:
+        upgrade(database)
+    try:
+        check_at_head(database)
+    except SchemaNotCurrentError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    url = settings.api.public_url or f"http://{settings.api.host}:{settings.api.port}"
+    typer.echo(f"Driftline API at {url} (docs: {url}/docs), "
+               f"database {database.url.render_as_string(hide_password=True)}")
+    server = uvicorn.Server(uvicorn.Config(
+        create_app(settings, database), host=settings.api.host, port=settings.api.port,
+        log_level=settings.log_level.lower(),
+    ))
+    try:
+        server.run()
+    finally:
+        database.dispose()
+
+
+@app.command()
+def up(host: Host = None, port: Port = None) -> None:
+    """Everything in one process on the configured database (embedded SQLite by default);
+    applies migrations first."""
+    _serve(_settings(host, port), migrate=True)
+
+
+@app.command()
+def api(host: Host = None, port: Port = None) -> None:
+    """The HTTP API alone; the schema must already be migrated (`driftline db upgrade`)."""
+    _serve(_settings(host, port), migrate=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    from driftline.core.storage import Database, upgrade
+    from driftline.core.storage.migrate import current_revision
+
+    database = Database(_settings().database)
+    upgrade(database, revision)
+    typer.echo(f"database at revision {current_revision(database)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="target, e.g. base")]) -> None:
+    """Revert migrations down to REVISION ("base" drops every Driftline table)."""
+    from driftline.core.storage import Database, downgrade
+    from driftline.core.storage.migrate import current_revision
+
+    database = Database(_settings().database)
+    downgrade(database, revision)
+    typer.echo(f"database at revision {current_revision(database) or 'base'}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the newest one this code knows."""
+    from driftline.core.storage import Database
+    from driftline.core.storage.migrate import current_revision, head_revision
+
+    database = Database(_settings().database)
+    typer.echo(f"current: {current_revision(database) or 'empty'}\nhead:    {head_revision()}")
+
+
+@app.command()
+def version() -> None:
+    """Print Driftline's version."""
+    import driftline
+
+    typer.echo(driftline.__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,175 @@
+"""The ORM tables. Alembic migrations in ``migrations/versions`` create them; keep both in step
+(``tests/test_migrations.py`` compares the two)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "DeadLetter",
+    "Label",
+    "Model",
+    "ModelVersion",
+    "PredictionEvent",
+    "ReferenceDataset",
+]
+
+# Named constraints so migrations can drop them on every backend.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+# SQLite only auto-increments INTEGER PRIMARY KEY, so big ids are INTEGER there.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both backends.
+
+    SQLite has no timestamp type: values are stored as naive UTC text (which sorts correctly)
+    and given back their UTC timezone on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Timestamp = UtcDateTime()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Model(Base):
+    __tablename__ = "models"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    task: Mapped[str] = mapped_column(String(32))
+    # [{"name": ..., "type": "numeric"|"categorical"|"boolean", "key": bool, "description": ...}]
+    features: Mapped[list[dict[str, Any]]] = mapped_column(Json)
+    prediction_type: Mapped[str] = mapped_column(String(16))
+    label_type: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class ReferenceDataset(Base):
+    """A reference upload. Replacing a reference adds a row; old rows stay addressable by id."""
+
+    __tablename__ = "reference_datasets"
+    __table_args__ = (Index(None, "version_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    content_hash: Mapped[str] = mapped_column(String(71))  # "sha256:" + 64 hex digits
+    source_format: Mapped[str] = mapped_column(String(16))
+    n_rows: Mapped[int] = mapped_column(Integer)
+    columns: Mapped[list[str]] = mapped_column(Json)
+    # The data as Parquet (zstd), so a run reads it back with its types intact.
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class PredictionEvent(Base):
+    __tablename__ = "prediction_events"
+    __table_args__ = (
+        # "Events of model M version V with event time in [t0, t1)": one range scan.
+        Index(None, "version_id", "event_time"),
+        Index(None, "model_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    event_time: Mapped[datetime] = mapped_column(Timestamp)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+    # Schema features only; a value of the wrong type is stored as null (missing).
+    features: Mapped[dict[str, Any]] = mapped_column(Json)
+    extra_features: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    type_violations: Mapped[list[str] | None] = mapped_column(Json)
+    prediction: Mapped[Any] = mapped_column(Json)
+    score: Mapped[Any] = mapped_column(Json, nullable=True)
+    tags: Mapped[dict[str, str] | None] = mapped_column(Json)
+
+
+class Label(Base):
+    """Ground truth, joined to predictions by ``event_id``; may arrive before the prediction."""
+
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(128), unique=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    label: Mapped[Any] = mapped_column(Json)
+    event_time: Mapped[datetime] = mapped_column(Timestamp)
+    received_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class DeadLetter(Base):
+    """Input that could not be stored, with why. Raw bytes are capped."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    source: Mapped[str] = mapped_column(String(16))  # "kafka" | "http"
+    topic: Mapped[str | None] = mapped_column(String(255))
+    partition: Mapped[int | None] = mapped_column(Integer)
+    offset: Mapped[int | None] = mapped_column(BigInteger)
+    model: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+    payload_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)

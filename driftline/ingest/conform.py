@@ -1,0 +1,85 @@
+"""Fitting an event's features to the model's schema.
+
+A value of the wrong type is stored as missing and its feature is listed as a type violation; a
+feature the schema does not know is kept aside as an extra. Both are data-quality findings, not
+reasons to drop the event.
+
+>>> from driftline.core.modelspec import FeatureType as T
+>>> conform_features({"age": "x", "city": 7, "new": 1.5}, {"age": T.NUMERIC, "city": T.CATEGORICAL})
+Conformed(features={'age': None, 'city': '7'}, extra={'new': 1.5}, violations=['age'])
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from driftline.core.modelspec import FeatureType
+
+__all__ = ["Conformed", "conform_features", "conform_value"]
+
+
+@dataclass(frozen=True, slots=True)
+class Conformed:
+    features: dict[str, Any]
+    extra: dict[str, Any] | None
+    violations: list[str] | None
+
+
+class _Violation(Exception):
+    pass
+
+
+def conform_value(value: Any, kind: FeatureType) -> Any:
+    """``value`` as ``kind`` (``None`` for missing); raises ``ValueError`` on the wrong type."""
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None  # NaN is how pandas and numpy spell "missing"
+    if kind is FeatureType.NUMERIC:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError("expected a number")
+        if isinstance(value, float) and math.isinf(value):
+            raise ValueError("expected a finite number")
+        return value
+    if kind is FeatureType.CATEGORICAL:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, int):
+            return str(value)  # integer codes (zip, product id) are common categories
+        raise ValueError("expected a string")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError("expected a boolean")
+
+
+def _plain(value: Any) -> Any:
+    # Extras are stored as given, but only as JSON every backend accepts.
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, bool | int | float | str) or value is None:
+        return value
+    return None
+
+
+def conform_features(features: Mapping[str, Any], schema: Mapping[str, FeatureType]) -> Conformed:
+    clean: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    violations: list[str] = []
+    for name, value in features.items():
+        kind = schema.get(name)
+        if kind is None:
+            extra[name] = _plain(value)
+            continue
+        try:
+            clean[name] = conform_value(value, kind)
+        except ValueError:
+            clean[name] = None
+            violations.append(name)
+    return Conformed(clean, extra or None, violations or None)

@@ -34,19 +34,30 @@ class StoreOutcome:
 class _ModelInfo:
     id: int
     schema: dict[str, FeatureType]
+    prediction_type: FeatureType
     label_type: FeatureType
 
 
 def _models(session: Session, names: set[str]) -> dict[str, _ModelInfo]:
     rows = session.execute(
-        select(t.Model.name, t.Model.id, t.Model.features, t.Model.label_type).where(
-            t.Model.name.in_(names)
-        )
+        select(
+            t.Model.name, t.Model.id, t.Model.features, t.Model.prediction_type, t.Model.label_type
+        ).where(t.Model.name.in_(names))
     )
     return {
-        name: _ModelInfo(mid, {f["name"]: FeatureType(f["type"]) for f in feats}, FeatureType(lt))
-        for name, mid, feats, lt in rows
+        name: _ModelInfo(
+            mid, {f["name"]: FeatureType(f["type"]) for f in feats}, FeatureType(pt), FeatureType(lt)
+        )
+        for name, mid, feats, pt, lt in rows
     }
+
+
+def _output(value: object, kind: FeatureType, what: str) -> tuple[object, str | None]:
+    """A prediction or label as the model's declared type, or why it cannot be one."""
+    try:
+        return conform_value(value, kind), None
+    except ValueError as exc:
+        return None, f"{exc} (the model's {what} type is {kind})"
 
 
 def store_events(
@@ -74,19 +85,22 @@ def store_events(
         if (event.type, event.event_id) in seen:
             outcome.duplicate.append(index)
             continue
-        seen.add((event.type, event.event_id))
         if isinstance(event, LabelEvent):
-            try:
-                label = conform_value(event.label, info.label_type)
-            except ValueError as exc:
-                outcome.rejected[index] = ("label", f"{exc} (the model's label type is "
-                                                    f"{info.label_type})")
+            label, problem = _output(event.label, info.label_type, "label")
+            if problem:
+                outcome.rejected[index] = ("label", problem)
                 continue
+            seen.add((event.type, event.event_id))
             labels.append((index, {
                 "event_id": event.event_id, "model_id": info.id, "label": label,
                 "event_time": event.event_time or now, "received_at": now,
             }))
             continue
+        output, problem = _output(event.prediction, info.prediction_type, "prediction")
+        if problem:
+            outcome.rejected[index] = ("prediction", problem)
+            continue
+        seen.add((event.type, event.event_id))
         key = (info.id, event.model_version)
         if key not in versions:
             versions[key] = ensure_version(session, info.id, event.model_version)
@@ -96,7 +110,7 @@ def store_events(
             "event_id": event.event_id, "model_id": info.id, "version_id": versions[key],
             "event_time": event.event_time or now, "received_at": now,
             "features": conformed.features, "extra_features": conformed.extra,
-            "type_violations": conformed.violations, "prediction": event.prediction,
+            "type_violations": conformed.violations, "prediction": output,
             "score": event.score, "tags": event.tags,
         }))
     _insert(session, t.PredictionEvent, predictions, outcome)

@@ -1,0 +1,133 @@
+"""Fixtures: every storage test runs on SQLite and on a real PostgreSQL.
+
+PostgreSQL comes from ``DRIFTLINE_TEST_DATABASE_URL`` or, when unset, a throwaway server the
+suite starts itself. A missing server fails the tests with how to provide one; nothing skips.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from driftline.api.app import create_app
+from driftline.core.settings import DatabaseSettings, Settings
+from driftline.core.storage import Database, upgrade
+from driftline.core.storage.tables import Base
+from tests.support import postgres
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """URL of an empty, migrated PostgreSQL database for the session."""
+    given = os.environ.get("DRIFTLINE_TEST_DATABASE_URL")
+    if given:
+        url = given
+        server = None
+    else:
+        server = postgres.start()
+        with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute("CREATE DATABASE driftline_test")
+        url = server.url("driftline_test")
+    database = Database(DatabaseSettings(url=url))
+    try:
+        database.ping()
+    except Exception as exc:  # noqa: BLE001 - re-raised with instructions
+        pytest.fail(f"cannot reach the test PostgreSQL at {url}: {exc}. {postgres.HOW_TO}")
+    upgrade(database)
+    database.dispose()
+    yield url
+    if server is not None:
+        postgres.stop(server)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test (faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+    database = Database(DatabaseSettings(url=f"sqlite:///{path}"))
+    upgrade(database)
+    with database.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.dispose()
+    return path
+
+
+def _truncate_all(database: Database) -> None:
+    names = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with database.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "driftline.db"
+        shutil.copyfile(template, target)
+        return f"sqlite:///{target}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def database(database_url: str, backend: str) -> Iterator[Database]:
+    """A migrated, empty database on each backend."""
+    database = Database(DatabaseSettings(url=database_url))
+    if backend == "postgresql":
+        _truncate_all(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database=DatabaseSettings(url=database_url))
+
+
+@pytest.fixture
+def client(settings: Settings, database: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, database)) as test_client:
+        yield test_client
+
+
+def redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- a per-backend line in the summary, so the report shows both backends ran -------------
+
+_by_backend: Counter[tuple[str, str]] = Counter()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        for name in BACKENDS:
+            if f"[{name}" in report.nodeid or f"-{name}]" in report.nodeid or f"-{name}-" in report.nodeid:
+                _by_backend[(name, report.outcome)] += 1
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not _by_backend:
+        return
+    terminalreporter.section("storage tests by backend")
+    for name in BACKENDS:
+        counts = {outcome: n for (b, outcome), n in _by_backend.items() if b == name}
+        line = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "none ran"
+        terminalreporter.write_line(f"{name}: {line}")

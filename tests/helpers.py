@@ -1,0 +1,27 @@
+"""Small builders shared by the tests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+FRAUD_MODEL: dict[str, Any] = {
+    "name": "fraud",
+    "task": "binary_classification",
+    "features": [
+        {"name": "amount", "type": "numeric", "key": True},
+        {"name": "country", "type": "categorical"},
+        {"name": "is_new", "type": "boolean"},
+    ],
+}
+
+
+def prediction(i: int = 0, **overrides: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "model": "fraud",
+        "features": {"amount": 10.0 + i, "country": ["DE", "FR", "US"][i % 3], "is_new": i % 2 == 0},
+        "prediction": str(i % 2),
+    }
+    event.update(overrides)
+    return event

@@ -7,8 +7,11 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Driftline: drift detection and monitoring for ML models.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Driftline: drift detection and monitoring for ML models.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -24,8 +27,9 @@ def _settings(host: str | None = None, port: int | None = None):  # type: ignore
         settings.api.host = host
     if port is not None:
         settings.api.port = port
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return settings
 
 
@@ -45,12 +49,18 @@ def _serve(settings, migrate: bool) -> None:  # type: ignore[no-untyped-def]
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     url = settings.api.public_url or f"http://{settings.api.host}:{settings.api.port}"
-    typer.echo(f"Driftline API at {url} (docs: {url}/docs), "
-               f"database {database.url.render_as_string(hide_password=True)}")
-    server = uvicorn.Server(uvicorn.Config(
-        create_app(settings, database), host=settings.api.host, port=settings.api.port,
-        log_level=settings.log_level.lower(),
-    ))
+    typer.echo(
+        f"Driftline API at {url} (docs: {url}/docs), "
+        f"database {database.url.render_as_string(hide_password=True)}"
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, database),
+            host=settings.api.host,
+            port=settings.api.port,
+            log_level=settings.log_level.lower(),
+        )
+    )
     try:
         server.run()
     finally:

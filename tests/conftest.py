@@ -36,14 +36,15 @@ def postgres_url() -> Iterator[str]:
         server = None
     else:
         server = postgres.start()
-        with psycopg.connect(f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute("CREATE DATABASE driftline_test")
         url = server.url("driftline_test")
     database = Database(DatabaseSettings(url=url))
     try:
         database.ping()
-    except Exception as exc:  # noqa: BLE001 - re-raised with instructions
+    except Exception as exc:
         pytest.fail(f"cannot reach the test PostgreSQL at {url}: {exc}. {postgres.HOW_TO}")
     upgrade(database)
     database.dispose()
@@ -119,7 +120,11 @@ _by_backend: Counter[tuple[str, str]] = Counter()
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
         for name in BACKENDS:
-            if f"[{name}" in report.nodeid or f"-{name}]" in report.nodeid or f"-{name}-" in report.nodeid:
+            if (
+                f"[{name}" in report.nodeid
+                or f"-{name}]" in report.nodeid
+                or f"-{name}-" in report.nodeid
+            ):
                 _by_backend[(name, report.outcome)] += 1
 
 

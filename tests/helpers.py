@@ -20,7 +20,11 @@ def prediction(i: int = 0, **overrides: Any) -> dict[str, Any]:
     event: dict[str, Any] = {
         "event_id": str(uuid.uuid4()),
         "model": "fraud",
-        "features": {"amount": 10.0 + i, "country": ["DE", "FR", "US"][i % 3], "is_new": i % 2 == 0},
+        "features": {
+            "amount": 10.0 + i,
+            "country": ["DE", "FR", "US"][i % 3],
+            "is_new": i % 2 == 0,
+        },
         "prediction": str(i % 2),
     }
     event.update(overrides)

@@ -36,7 +36,9 @@ def test_three_malformed_among_a_thousand(client: TestClient) -> None:
     events: list[object] = [prediction(i) for i in range(997)]
     events.insert(10, {"model": "fraud", "features": {}, "prediction": "1"})  # no event_id
     events.insert(500, "not an object")
-    events.insert(900, prediction(0, event_time=(datetime.now(UTC) + timedelta(days=8)).isoformat()))
+    events.insert(
+        900, prediction(0, event_time=(datetime.now(UTC) + timedelta(days=8)).isoformat())
+    )
     report = client.post("/v1/events", json={"events": events}).json()
     assert (report["accepted"], report["rejected"], report["duplicate"]) == (997, 3, 0)
     reasons = {e["index"]: (e["field"], e["reason"]) for e in report["errors"]}

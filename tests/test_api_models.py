@@ -25,8 +25,10 @@ def test_register_twice_conflicts(client: TestClient) -> None:
 
 
 def test_bad_registration_names_the_field(client: TestClient) -> None:
-    bad = {**FRAUD_MODEL, "features": [{"name": "9lives", "type": "numeric"},
-                                        {"name": "x", "type": "colour"}]}
+    bad = {
+        **FRAUD_MODEL,
+        "features": [{"name": "9lives", "type": "numeric"}, {"name": "x", "type": "colour"}],
+    }
     response = client.post("/v1/models", json=bad)
     assert response.status_code == 422
     locations = {tuple(e["loc"]) for e in response.json()["detail"]}

@@ -79,8 +79,10 @@ def test_event_times_come_back_aware_in_utc(database: Database) -> None:
 def test_time_range_query_uses_utc_ordering(database: Database) -> None:
     _register(database)
     base = datetime(2026, 1, 1, tzinfo=UTC)
-    events = [parse_event(prediction(i, event_time=(base + timedelta(minutes=i)).isoformat()))
-              for i in range(60)]
+    events = [
+        parse_event(prediction(i, event_time=(base + timedelta(minutes=i)).isoformat()))
+        for i in range(60)
+    ]
     with database.write() as session:
         store_events(session, events)
     t0, t1 = base + timedelta(minutes=10), base + timedelta(minutes=20)
@@ -96,8 +98,9 @@ def test_time_range_query_uses_utc_ordering(database: Database) -> None:
 def test_label_before_prediction_is_kept_and_joins(database: Database) -> None:
     _register(database)
     event = prediction(3)
-    label = parse_event({"type": "label", "event_id": event["event_id"], "model": "fraud",
-                         "label": "1"})
+    label = parse_event(
+        {"type": "label", "event_id": event["event_id"], "model": "fraud", "label": "1"}
+    )
     with database.write() as session:
         assert len(store_events(session, [label]).stored) == 1
     with database.write() as session:
@@ -136,8 +139,9 @@ def test_wrong_types_are_stored_missing_and_extras_kept(database: Database) -> N
 def test_unregistered_version_is_created_and_default_is_latest(database: Database) -> None:
     _register(database)
     with database.write() as session:
-        store_events(session, [parse_event(prediction(0, model_version="7")),
-                               parse_event(prediction(1))])
+        store_events(
+            session, [parse_event(prediction(0, model_version="7")), parse_event(prediction(1))]
+        )
     with database.read() as session:
         versions = session.execute(
             select(t.ModelVersion.version, func.count(t.PredictionEvent.id))

@@ -13,10 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    AfterValidator,
     StringConstraints,
     ValidationError,
     WithJsonSchema,
@@ -113,7 +113,7 @@ def _check_string(value: object, where: str) -> None:
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Version of this contract.")
+    schema_version: Literal[1] = Field(1, description="Version of this contract.")
     event_id: EventId = Field(description="Client-generated unique id (UUIDv7 from the SDK).")
     model: ModelName = Field(description="Name of a registered model.")
     event_time: datetime | None = Field(
@@ -161,7 +161,9 @@ class PredictionEvent(_Event):
             raise ValueError(f"has {len(features)} features; at most {MAX_FEATURES} are allowed")
         for name, value in features.items():
             if not _FEATURE_NAME.match(name):
-                raise ValueError(f"feature name {name[:64]!r} does not match {FEATURE_NAME_PATTERN}")
+                raise ValueError(
+                    f"feature name {name[:64]!r} does not match {FEATURE_NAME_PATTERN}"
+                )
             _check_string(value, f"value of feature {name!r}")
         return features
 
@@ -181,7 +183,9 @@ class PredictionEvent(_Event):
                 raise ValueError(f"has {len(tags)} tags; at most {MAX_TAGS} are allowed")
             for name, value in tags.items():
                 if not _FEATURE_NAME.match(name):
-                    raise ValueError(f"tag name {name[:64]!r} does not match {FEATURE_NAME_PATTERN}")
+                    raise ValueError(
+                        f"tag name {name[:64]!r} does not match {FEATURE_NAME_PATTERN}"
+                    )
                 _check_string(value, f"value of tag {name!r}")
         return tags
 
@@ -228,7 +232,8 @@ def parse_event(
         raise EventRejection([FieldProblem("$", "an event must be a JSON object")])
     event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
     if size is None:
-        size = len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+        encoded = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+        size = len(encoded.encode("utf-8", "surrogatepass"))  # lone surrogates are judged later
     if size > MAX_EVENT_BYTES:
         raise EventRejection(
             [FieldProblem("$", f"event is {size} bytes; at most {MAX_EVENT_BYTES} are allowed")],

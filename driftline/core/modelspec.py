@@ -82,7 +82,8 @@ class ModelSpec(BaseModel):
     task: Task
     features: list[FeatureSpec] = Field(min_length=1, max_length=MAX_FEATURES)
     prediction_type: FeatureType | None = Field(
-        None, description="Type of the prediction; default numeric for regression, else categorical."
+        None,
+        description="Type of the prediction; default numeric for regression, else categorical.",
     )
     label_type: FeatureType | None = Field(
         None, description="Type of the label; default: the prediction type."

@@ -66,13 +66,22 @@ def ingest_batch(
             positions.append(index)
         except EventRejection as rejection:
             first = rejection.problems[0]
-            errors.append(EventError(index=index, event_id=rejection.event_id,
-                                     field=first.field, reason=str(rejection)))
+            errors.append(
+                EventError(
+                    index=index,
+                    event_id=rejection.event_id,
+                    field=first.field,
+                    reason=str(rejection),
+                )
+            )
     with database.write() as session:
         outcome = store_events(session, events)
     for local, (field, reason) in outcome.rejected.items():
-        errors.append(EventError(index=positions[local], event_id=events[local].event_id,
-                                 field=field, reason=reason))
+        errors.append(
+            EventError(
+                index=positions[local], event_id=events[local].event_id, field=field, reason=reason
+            )
+        )
     errors.sort(key=lambda e: e.index)
     return IngestReport(
         accepted=len(outcome.stored),

@@ -69,10 +69,18 @@ def list_events(
     rows = session.execute(query).all()
     events = [
         StoredEvent(
-            event_id=e.event_id, model=model, model_version=v, event_time=e.event_time,
-            received_at=e.received_at, features=e.features, extra_features=e.extra_features,
-            type_violations=e.type_violations, prediction=e.prediction, score=e.score,
-            tags=e.tags, label=label,
+            event_id=e.event_id,
+            model=model,
+            model_version=v,
+            event_time=e.event_time,
+            received_at=e.received_at,
+            features=e.features,
+            extra_features=e.extra_features,
+            type_violations=e.type_violations,
+            prediction=e.prediction,
+            score=e.score,
+            tags=e.tags,
+            label=label,
         )
         for e, v, label in rows[:limit]
     ]

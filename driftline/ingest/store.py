@@ -46,7 +46,10 @@ def _models(session: Session, names: set[str]) -> dict[str, _ModelInfo]:
     )
     return {
         name: _ModelInfo(
-            mid, {f["name"]: FeatureType(f["type"]) for f in feats}, FeatureType(pt), FeatureType(lt)
+            mid,
+            {f["name"]: FeatureType(f["type"]) for f in feats},
+            FeatureType(pt),
+            FeatureType(lt),
         )
         for name, mid, feats, pt, lt in rows
     }
@@ -91,10 +94,18 @@ def store_events(
                 outcome.rejected[index] = ("label", problem)
                 continue
             seen.add((event.type, event.event_id))
-            labels.append((index, {
-                "event_id": event.event_id, "model_id": info.id, "label": label,
-                "event_time": event.event_time or now, "received_at": now,
-            }))
+            labels.append(
+                (
+                    index,
+                    {
+                        "event_id": event.event_id,
+                        "model_id": info.id,
+                        "label": label,
+                        "event_time": event.event_time or now,
+                        "received_at": now,
+                    },
+                )
+            )
             continue
         output, problem = _output(event.prediction, info.prediction_type, "prediction")
         if problem:
@@ -106,13 +117,24 @@ def store_events(
             versions[key] = ensure_version(session, info.id, event.model_version)
         conformed = conform_features(event.features, info.schema)
         outcome.type_violations += bool(conformed.violations)
-        predictions.append((index, {
-            "event_id": event.event_id, "model_id": info.id, "version_id": versions[key],
-            "event_time": event.event_time or now, "received_at": now,
-            "features": conformed.features, "extra_features": conformed.extra,
-            "type_violations": conformed.violations, "prediction": output,
-            "score": event.score, "tags": event.tags,
-        }))
+        predictions.append(
+            (
+                index,
+                {
+                    "event_id": event.event_id,
+                    "model_id": info.id,
+                    "version_id": versions[key],
+                    "event_time": event.event_time or now,
+                    "received_at": now,
+                    "features": conformed.features,
+                    "extra_features": conformed.extra,
+                    "type_violations": conformed.violations,
+                    "prediction": output,
+                    "score": event.score,
+                    "tags": event.tags,
+                },
+            )
+        )
     _insert(session, t.PredictionEvent, predictions, outcome)
     _insert(session, t.Label, labels, outcome)
     return outcome

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driftline.core.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
-from driftline.core.modelspec import FeatureSpec, ModelSpec, ModelUpdate
+from driftline.core.modelspec import FeatureSpec, FeatureType, ModelSpec, ModelUpdate, Task
 from driftline.core.storage import tables as t
 from driftline.core.storage.upsert import insert_ignore
 from driftline.registry.records import ModelRecord, VersionRecord
@@ -48,10 +48,10 @@ def _versions(session: Session, model_ids: Iterable[int]) -> dict[int, list[Vers
 def _record(row: t.Model, versions: list[VersionRecord]) -> ModelRecord:
     return ModelRecord(
         name=row.name,
-        task=row.task,  # type: ignore[arg-type]
+        task=Task(row.task),
         features=[FeatureSpec.model_validate(f) for f in row.features],
-        prediction_type=row.prediction_type,  # type: ignore[arg-type]
-        label_type=row.label_type,  # type: ignore[arg-type]
+        prediction_type=FeatureType(row.prediction_type),
+        label_type=FeatureType(row.label_type),
         description=row.description,
         versions=versions,
         created_at=row.created_at,

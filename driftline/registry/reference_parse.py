@@ -23,8 +23,8 @@ __all__ = ["FORMATS", "ReferenceLimits", "detect_format", "parse_reference"]
 FORMATS = ("csv", "parquet", "json")
 PREDICTION_COLUMN = "prediction"
 LABEL_COLUMN = "label"
-_TRUE = {True, 1, "1", "true", "True", "TRUE"}
-_FALSE = {False, 0, "0", "false", "False", "FALSE"}
+_TRUE = {True, "1", "true", "True", "TRUE"}
+_FALSE = {False, "0", "false", "False", "FALSE"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +33,9 @@ class ReferenceLimits:
     max_columns: int
 
 
-def detect_format(declared: str | None, content_type: str | None, filename: str | None,
-                  head: bytes) -> str:
+def detect_format(
+    declared: str | None, content_type: str | None, filename: str | None, head: bytes
+) -> str:
     """The upload's format: declared, else from content type or file name, else sniffed."""
     if declared:
         if declared not in FORMATS:
@@ -61,15 +62,21 @@ def _too_big(what: str, got: int, limit: int) -> PayloadTooLargeError:
     )
 
 
-def _read_csv(data: bytes, limits: ReferenceLimits, types: Mapping[str, FeatureType]) -> pd.DataFrame:
+def _read_csv(
+    data: bytes, limits: ReferenceLimits, types: Mapping[str, FeatureType]
+) -> pd.DataFrame:
     header_line = data.split(b"\n", 1)[0].decode("utf-8", "replace")
     header = next(csv.reader([header_line]), [])
     _check_names(header, limits)
     dtypes = {n: "string" for n, kind in types.items() if kind is FeatureType.CATEGORICAL}
     try:
-        frame = pd.read_csv(io.BytesIO(data), dtype=dtypes, nrows=limits.max_rows + 1)  # type: ignore[arg-type]
+        frame = pd.read_csv(  # round_trip: the exact floats, so CSV and Parquet hash alike
+            io.BytesIO(data), dtype=dtypes, nrows=limits.max_rows + 1, float_precision="round_trip"
+        )
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InvalidInputError("the CSV could not be read", [FieldProblem("$", str(exc))]) from None
+        raise InvalidInputError(
+            "the CSV could not be read", [FieldProblem("$", str(exc))]
+        ) from None
     return frame
 
 
@@ -77,26 +84,31 @@ def _read_parquet(data: bytes, limits: ReferenceLimits) -> pd.DataFrame:
     try:
         parquet = pq.ParquetFile(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several unrelated types for a bad footer
-        raise InvalidInputError("the Parquet file could not be read", [FieldProblem("$", str(exc))]) from None
+        raise InvalidInputError(
+            "the Parquet file could not be read", [FieldProblem("$", str(exc))]
+        ) from None
     # The footer tells the size before any data is decoded.
     meta = parquet.metadata
     if meta.num_rows > limits.max_rows:
         raise _too_big("rows", meta.num_rows, limits.max_rows)
     _check_names(list(parquet.schema_arrow.names), limits)
-    return parquet.read().to_pandas()
+    frame: pd.DataFrame = parquet.read().to_pandas()
+    return frame
 
 
 def _read_json(data: bytes, limits: ReferenceLimits) -> pd.DataFrame:
     try:
         records = json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError("the JSON could not be read", [FieldProblem("$", str(exc))]) from None
+        raise InvalidInputError(
+            "the JSON could not be read", [FieldProblem("$", str(exc))]
+        ) from None
     if isinstance(records, dict) and isinstance(records.get("records"), list):
         records = records["records"]
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise InvalidInputError(
             "JSON references are an array of objects (records)",
-            [FieldProblem("$", "expected [{\"column\": value, ...}, ...]")],
+            [FieldProblem("$", 'expected [{"column": value, ...}, ...]')],
         )
     if len(records) > limits.max_rows:
         raise _too_big("rows", len(records), limits.max_rows)
@@ -119,11 +131,11 @@ def _check_names(names: list[str], limits: ReferenceLimits) -> None:
         )
 
 
-def _example(values: pd.Series) -> str:  # type: ignore[type-arg]
+def _example(values: pd.Series) -> str:
     return repr(values.iloc[0])[:60] if len(values) else ""
 
 
-def _coerce(column: pd.Series, kind: FeatureType) -> tuple[pd.Series, str | None]:  # type: ignore[type-arg]
+def _coerce(column: pd.Series, kind: FeatureType) -> tuple[pd.Series, str | None]:
     """The column converted to ``kind``, or the reason it cannot be."""
     present = column.notna()
     if kind is FeatureType.NUMERIC:
@@ -132,7 +144,10 @@ def _coerce(column: pd.Series, kind: FeatureType) -> tuple[pd.Series, str | None
         numbers = pd.to_numeric(column, errors="coerce")
         bad = present & numbers.isna()
         if bad.any():
-            return column, f"expected numeric values, found {_example(column[bad])} ({int(bad.sum())} rows)"
+            return (
+                column,
+                f"expected numeric values, found {_example(column[bad])} ({int(bad.sum())} rows)",
+            )
         return numbers.astype("float64"), None
     if kind is FeatureType.BOOLEAN:
         values = column[present]
@@ -175,8 +190,11 @@ def parse_reference(
     extra = [str(c) for c in frame.columns if c not in expected and c not in optional]
     if extra and not ignore_extra_columns:
         problems += [
-            FieldProblem(name[:128], "not in the model's feature schema (add it to the model, "
-                         "drop the column, or upload with ignore_extra_columns=true)")
+            FieldProblem(
+                name[:128],
+                "not in the model's feature schema (add it to the model, "
+                "drop the column, or upload with ignore_extra_columns=true)",
+            )
             for name in extra
         ]
     checked: dict[str, Any] = {}

@@ -24,7 +24,9 @@ HOW_TO = (
 
 
 def _bindir() -> Path:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    found = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+    )
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
@@ -63,11 +65,23 @@ class ThrowawayPostgres:
         """``start``, ``stop`` (fast) or ``kill`` (immediate stop, for outage tests)."""
         data = str(self.directory / "data")
         if action == "start":
-            options = (f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
-                       "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
-                       "-c max_connections=200")
-            self._run("pg_ctl", "-D", data, "-l", str(self.directory / "log"), "-w", "-o",
-                      options, "start", *extra)
+            options = (
+                f"-p {self.port} -k {self.directory} -c listen_addresses=127.0.0.1 "
+                "-c fsync=off -c full_page_writes=off -c synchronous_commit=off "
+                "-c max_connections=200"
+            )
+            self._run(
+                "pg_ctl",
+                "-D",
+                data,
+                "-l",
+                str(self.directory / "log"),
+                "-w",
+                "-o",
+                options,
+                "start",
+                *extra,
+            )
         else:
             mode = "immediate" if action == "kill" else "fast"
             self._run("pg_ctl", "-D", data, "-m", mode, "-w", "stop", *extra)
@@ -85,8 +99,17 @@ def start() -> ThrowawayPostgres:
             raise RuntimeError(f"running as root needs a 'postgres' user. {HOW_TO}") from None
         shutil.chown(directory, run_as)
     server = ThrowawayPostgres(directory, free_port(), bindir, run_as)
-    server._run("initdb", "-D", str(directory / "data"), "-U", "postgres", "--auth=trust",
-                "-E", "UTF8", "--no-sync")
+    server._run(
+        "initdb",
+        "-D",
+        str(directory / "data"),
+        "-U",
+        "postgres",
+        "--auth=trust",
+        "-E",
+        "UTF8",
+        "--no-sync",
+    )
     server.pg_ctl("start")
     return server
 

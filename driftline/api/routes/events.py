@@ -51,7 +51,9 @@ async def _ingest(
     "the batch are rejected. Re-sent event ids are counted as duplicates and stored once.",
     openapi_extra=_batch_doc("events", "prediction"),
 )
-async def post_events(request: Request, database: DatabaseDep, settings: SettingsDep) -> IngestReport:
+async def post_events(
+    request: Request, database: DatabaseDep, settings: SettingsDep
+) -> IngestReport:
     return await _ingest(request, database, settings, "events", "prediction")
 
 
@@ -60,7 +62,9 @@ async def post_events(request: Request, database: DatabaseDep, settings: Setting
     summary="Ingest a batch of labels (joined to predictions by event_id)",
     openapi_extra=_batch_doc("labels", "label"),
 )
-async def post_labels(request: Request, database: DatabaseDep, settings: SettingsDep) -> IngestReport:
+async def post_labels(
+    request: Request, database: DatabaseDep, settings: SettingsDep
+) -> IngestReport:
     return await _ingest(request, database, settings, "labels", "label")
 
 

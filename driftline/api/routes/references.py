@@ -14,8 +14,8 @@ from driftline.core.errors import FieldProblem, InvalidInputError
 from driftline.core.modelspec import FeatureType
 from driftline.registry import models as registry
 from driftline.registry import references
-from driftline.registry.reference_parse import ReferenceLimits, detect_format, parse_reference
 from driftline.registry.records import ReferenceRecord
+from driftline.registry.reference_parse import ReferenceLimits, detect_format, parse_reference
 
 router = APIRouter(tags=["references"])
 
@@ -48,7 +48,8 @@ async def _upload_bytes(request: Request, limit: int) -> tuple[bytes, str | None
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise InvalidInputError(
-                    "no file in the form", [FieldProblem("file", "a file field named 'file' is required")]
+                    "no file in the form",
+                    [FieldProblem("file", "a file field named 'file' is required")],
                 )
             return await upload.read(), upload.content_type, upload.filename
     return await capped.body(), ctype, None
@@ -66,7 +67,9 @@ async def upload_reference(
     request: Request,
     database: DatabaseDep,
     settings: SettingsDep,
-    format: Annotated[str | None, Query(description="csv, parquet or json; default: detected")] = None,
+    format: Annotated[
+        str | None, Query(description="csv, parquet or json; default: detected")
+    ] = None,
     ignore_extra_columns: bool = False,
 ) -> ReferenceRecord:
     def schema() -> tuple[dict[str, FeatureType], FeatureType, FeatureType]:
@@ -81,8 +84,13 @@ async def upload_reference(
 
     def parse_and_store() -> ReferenceRecord:
         frame = parse_reference(
-            data, fmt, features=features, prediction_type=prediction_type,
-            label_type=label_type, limits=limits, ignore_extra_columns=ignore_extra_columns,
+            data,
+            fmt,
+            features=features,
+            prediction_type=prediction_type,
+            label_type=label_type,
+            limits=limits,
+            ignore_extra_columns=ignore_extra_columns,
         )
         with database.write() as session:
             return references.store_reference(session, name, version, frame, fmt)

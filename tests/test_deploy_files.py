@@ -1,0 +1,68 @@
+"""docker-compose.yml cannot run here (no Docker engine); check it against the code instead."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from typer.main import get_command
+
+from driftline.cli import app
+from driftline.core.settings import Settings
+
+ROOT = Path(__file__).parents[1]
+
+
+def _compose() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return loaded
+
+
+def _setting_exists(variable: str) -> bool:
+    node: Any = Settings
+    for part in variable.removeprefix("DRIFTLINE_").lower().split("__"):
+        fields = getattr(node, "model_fields", {})
+        if part not in fields:
+            return False
+        node = fields[part].annotation
+    return True
+
+
+def test_every_driftline_variable_is_a_real_setting() -> None:
+    for name, service in _compose()["services"].items():
+        for variable in service.get("environment", {}):
+            if variable.startswith("DRIFTLINE_"):
+                assert _setting_exists(variable), f"{name}: {variable} is not a setting"
+
+
+def test_driftline_services_run_real_commands() -> None:
+    cli = get_command(app)
+    for name, service in _compose()["services"].items():
+        if service.get("image") != "driftline:local":
+            continue
+        args = service["command"]
+        group: Any = cli
+        for arg in args:
+            if arg.startswith("-") or not hasattr(group, "commands"):
+                break
+            assert arg in group.commands, f"{name}: `driftline {' '.join(args)}` is not a command"
+            group = group.commands[arg]
+
+
+def test_depends_on_names_services_and_ports_match_the_api() -> None:
+    services = _compose()["services"]
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+    api = services["api"]
+    port = api["command"][api["command"].index("--port") + 1]
+    assert api["ports"] == [f"{port}:{port}"]
+    assert re.search(r"postgresql\+psycopg://", api["environment"]["DRIFTLINE_DATABASE__URL"])
+
+
+def test_dockerfile_copies_every_package() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in ("driftline", "collector", "detectors", "alerting", "dashboards"):
+        assert f"COPY {package} ./{package}" in dockerfile

@@ -6,14 +6,22 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The SDK's own tests run in a venv holding only the SDK, proving it needs nothing else.
+SDK_VENV := .venv-sdk
+SDK_STAMP := $(SDK_VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test lint postgres-server clean
+.PHONY: install demo test test-sdk lint postgres-server clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e './sdk[kafka]'
+	touch $@
+
+$(SDK_STAMP): sdk/pyproject.toml
+	test -x $(SDK_VENV)/bin/python || $(PYTHON) -m venv $(SDK_VENV)
+	$(SDK_VENV)/bin/python -m pip install --quiet -e './sdk[test]'
 	touch $@
 
 install: $(STAMP)
@@ -25,16 +33,21 @@ postgres-server:
 		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check . sdk
+	$(BIN)/ruff format --check . sdk
 	$(BIN)/mypy
+	$(BIN)/mypy sdk/driftline_sdk
 	$(BIN)/lint-imports
 
-test: install postgres-server lint
+test-sdk: $(SDK_STAMP)
+	cd sdk && ../$(SDK_VENV)/bin/python -m pytest --doctest-modules driftline_sdk tests \
+		--ignore=driftline_sdk/integrations  # these import their frameworks; tested in tests/
+
+test: install postgres-server lint test-sdk
 	$(BIN)/pytest
 
 demo: install
 	$(BIN)/driftline up
 
 clean:
-	rm -rf $(VENV) .driftline .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(SDK_VENV) .driftline .pytest_cache .mypy_cache .ruff_cache

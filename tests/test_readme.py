@@ -7,14 +7,12 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support.postgres import free_port
+from tests.support.service import start_service
 
 ROOT = Path(__file__).parents[1]
 
@@ -27,31 +25,11 @@ def _tested_blocks() -> list[str]:
 @pytest.fixture
 def live_service(tmp_path: Path) -> Iterator[int]:
     """`driftline up` on the embedded default, from an empty directory."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "driftline"), "up", "--port", str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    service = start_service(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            process.kill()
-            pytest.fail(f"driftline up did not become ready:\n{process.communicate()[0]}")
-        yield port
+        yield service.port
     finally:
-        process.terminate()
-        process.wait(timeout=20)
+        service.stop()
     assert (tmp_path / ".driftline" / "driftline.db").exists()
 
 

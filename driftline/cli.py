@@ -80,6 +80,22 @@ def api(host: Host = None, port: Port = None) -> None:
     _serve(_settings(host, port), migrate=False)
 
 
+@app.command()
+def collector() -> None:
+    """The Kafka collector: consume events and store them.
+
+    Needs DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS. SIGTERM finishes the batch in hand, commits it and
+    leaves the consumer group."""
+    from collector.run import run
+    from driftline.core.errors import SchemaNotCurrentError
+
+    try:
+        run(_settings())
+    except (ValueError, SchemaNotCurrentError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     """Apply migrations up to REVISION (default: the newest)."""

@@ -7,11 +7,14 @@ Nothing is read at import time; call :func:`load_settings` (or build :class:`Set
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "ApiSettings",
+    "CollectorSettings",
     "DatabaseSettings",
     "IngestSettings",
     "KafkaSettings",
@@ -65,10 +68,70 @@ class ReferenceSettings(BaseModel):
 
 
 class KafkaSettings(BaseModel):
-    """Kafka, used by the collector when ``bootstrap_servers`` is set."""
+    """Kafka, used by the collector when ``bootstrap_servers`` is set.
+
+    Batch-size arithmetic: one poll returns at most ``max_poll_records`` messages (each up to
+    100 events from the SDK), written in one transaction; while the database is down the
+    collector keeps calling poll at least every second with its partitions paused, so
+    ``max_poll_interval_ms`` (5 min) is never reached however long the outage lasts.
+    """
 
     bootstrap_servers: str | None = Field(
         None, description="Comma-separated host:port list; unset means no Kafka."
+    )
+    topic: str = Field("driftline.events", description="Topic the SDK produces to.")
+    group_id: str = Field("driftline-collector", description="Consumer group of the collectors.")
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        "earliest", description="Where a new group starts: earliest loses nothing."
+    )
+    enable_auto_commit: bool = Field(
+        False, description="Must stay false: offsets are committed after the database write."
+    )
+    max_poll_records: int = Field(500, ge=1, le=10_000, description="Messages per batch.")
+    max_poll_interval_ms: int = Field(300_000, ge=10_000)
+    session_timeout_ms: int = Field(45_000, ge=1000)
+    heartbeat_interval_ms: int = Field(3_000, ge=100)
+    max_message_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Larger messages are dead-lettered unread."
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
+    sasl_plain_username: str | None = None
+    sasl_plain_password: SecretStr | None = None
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+
+    def client_options(self) -> dict[str, Any]:
+        """Connection and security options as kafka-python spells them."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": [s.strip() for s in (self.bootstrap_servers or "").split(",")],
+            "security_protocol": self.security_protocol,
+        }
+        for name in (
+            "sasl_mechanism",
+            "sasl_plain_username",
+            "ssl_cafile",
+            "ssl_certfile",
+            "ssl_keyfile",
+        ):
+            if getattr(self, name) is not None:
+                options[name] = getattr(self, name)
+        if self.sasl_plain_password is not None:
+            options["sasl_plain_password"] = self.sasl_plain_password.get_secret_value()
+        return options
+
+
+class CollectorSettings(BaseModel):
+    """The Kafka collector process."""
+
+    metrics_host: str = Field("127.0.0.1", description="Where /metrics, /healthz, /readyz listen.")
+    metrics_port: int = Field(9102, ge=0, le=65535)
+    retry_backoff_max_s: float = Field(
+        10.0, gt=0, description="Longest wait between database write attempts."
+    )
+    dead_letter_payload_bytes: int = Field(
+        65_536, ge=256, description="Raw bytes kept per dead letter."
     )
 
 
@@ -86,6 +149,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     reference: ReferenceSettings = ReferenceSettings()
     kafka: KafkaSettings = KafkaSettings()
+    collector: CollectorSettings = CollectorSettings()
     log_level: str = Field("INFO", description="Python log level of the service.")
 
 

@@ -1,0 +1,90 @@
+"""Kafka messages to events: one event per message, or the SDK's envelope of several.
+
+Every failure becomes a :class:`Rejected` with the reason and the raw bytes at fault, so the
+batch writer can dead-letter it next to the good events of the same batch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from driftline.core.contract import EventRejection, LabelEvent, PredictionEvent, parse_event
+
+__all__ = ["Decoded", "Origin", "Rejected", "decode_message"]
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    origin: Origin
+    reason: str
+    category: str  # not_json | invalid_contract | too_large | unknown_model
+    payload: bytes
+    model: str | None = None
+
+
+@dataclass
+class Decoded:
+    events: list[PredictionEvent | LabelEvent]
+    origins: list[Origin]  # parallel to events
+    rejected: list[Rejected]
+
+
+def _event_bytes(raw: object) -> bytes:
+    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str).encode(
+        "utf-8", "surrogatepass"
+    )
+
+
+def decode_message(value: bytes | None, origin: Origin, max_bytes: int, into: Decoded) -> None:
+    """Append the message's events (or its rejections) to ``into``."""
+    payload = value or b""
+    if len(payload) > max_bytes:
+        into.rejected.append(
+            Rejected(
+                origin,
+                f"message is {len(payload)} bytes; at most {max_bytes} are read",
+                "too_large",
+                payload,
+            )
+        )
+        return
+    try:
+        decoded = json.loads(payload)
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        into.rejected.append(Rejected(origin, f"not JSON: {reason}", "not_json", payload))
+        return
+    envelope = isinstance(decoded, dict) and "events" in decoded and "event_id" not in decoded
+    if envelope:
+        if decoded.get("schema_version") != 1 or not isinstance(decoded["events"], list):
+            into.rejected.append(
+                Rejected(
+                    origin,
+                    'envelope must be {"schema_version": 1, "events": [...]}',
+                    "invalid_contract",
+                    payload,
+                )
+            )
+            return
+        items: list[object] = decoded["events"]
+    else:
+        items = [decoded]
+    for position, item in enumerate(items):
+        try:
+            event = parse_event(item, size=None if envelope else len(payload))
+        except EventRejection as rejection:
+            where = f"event {position} of the envelope: " if envelope else ""
+            raw = _event_bytes(item) if envelope else payload
+            category = "too_large" if "bytes; at most" in str(rejection) else "invalid_contract"
+            into.rejected.append(Rejected(origin, where + str(rejection), category, raw))
+            continue
+        into.events.append(event)
+        into.origins.append(origin)

@@ -1,0 +1,242 @@
+"""The consume loop: poll a batch, write it in one transaction, then commit its offsets.
+
+Offsets move only after the database commit, so a crash at any point re-delivers what was not
+stored, and idempotent inserts make the re-delivery harmless: no loss, no duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kafka.structs import OffsetAndMetadata
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from collector.consumer import Consumer
+from collector.decode import Decoded, Origin, Rejected, decode_message
+from collector.metrics import CollectorMetrics
+from collector.writer import BatchResult, write_batch
+from driftline.core.errors import UnavailableError
+from driftline.core.settings import Settings
+from driftline.core.storage import Database
+
+__all__ = ["Collector"]
+
+log = logging.getLogger(__name__)
+LAG_EVERY_S = 15.0
+
+
+def _unavailable(exc: Exception) -> bool:
+    """A database that is down or restarting, as opposed to one refusing this data."""
+    if isinstance(exc, OperationalError | UnavailableError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+class Collector:
+    def __init__(
+        self,
+        database: Database,
+        metrics: CollectorMetrics,
+        settings: Settings,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.consumer: Consumer | None = None
+        self._database = database
+        self._metrics = metrics
+        self._kafka = settings.kafka
+        self._collector = settings.collector
+        self._clock = clock
+        self._revoked: set[Any] = set()
+        self._committed: dict[Any, int] = {}
+        self._stopping = False
+        self._next_lag = 0.0
+        self.ready = True
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def on_revoked(self, partitions: set[Any]) -> None:
+        log.info("partitions revoked: %s", sorted(str(p) for p in partitions))
+        """Rebalance callback (runs inside poll): records of these partitions that are not yet
+        stored are abandoned, never committed; their new owner reads them again."""
+        self._revoked |= partitions
+
+    def stop(self) -> None:
+        """Finish the batch in hand, commit it, leave the group (safe from a signal handler)."""
+        self._stopping = True
+
+    def run(self) -> None:
+        consumer = self._require_consumer()
+        self._metrics.up.set(1)
+        self._metrics.ready.set(1)
+        try:
+            while not self._stopping:
+                self.step()
+        finally:
+            consumer.close(autocommit=False)  # leaves the group; offsets were committed already
+            self._metrics.up.set(0)
+
+    def step(self) -> None:
+        consumer = self._require_consumer()
+        self._revoked.clear()
+        batch = consumer.poll(timeout_ms=1000, max_records=self._kafka.max_poll_records)
+        if batch:
+            pending = {tp: list(records) for tp, records in batch.items()}
+            self._handle(pending)
+        self._report_lag()
+
+    def _require_consumer(self) -> Consumer:
+        if self.consumer is None:
+            raise RuntimeError("set Collector.consumer before running")
+        return self.consumer
+
+    # -- one batch -------------------------------------------------------------------------
+
+    def _decode(self, pending: dict[Any, list[Any]]) -> Decoded:
+        decoded = Decoded([], [], [])
+        for records in pending.values():
+            for record in records:
+                origin = Origin(record.topic, record.partition, record.offset)
+                decode_message(record.value, origin, self._kafka.max_message_bytes, decoded)
+            self._metrics.messages.labels(records[0].topic).inc(len(records))
+        return decoded
+
+    def _handle(self, pending: dict[Any, list[Any]]) -> None:
+        consumer = self._require_consumer()
+        try:
+            result = self._write_with_retry(pending)
+        finally:
+            # Whatever happened, no partition may stay paused: a paused partition is never
+            # read again by this member.
+            consumer.resume(*consumer.assignment())
+        if result is None:
+            return  # abandoned: nothing committed, the next owner or run reads these again
+        self._set_ready(True)
+        self._count(result)
+        self._commit(pending)
+
+    def _write_with_retry(self, pending: dict[Any, list[Any]]) -> BatchResult | None:
+        consumer = self._require_consumer()
+        backoff = 0.1
+        while True:
+            decoded = self._decode(pending)
+            try:
+                with self._metrics.batch_seconds.time():
+                    return write_batch(
+                        self._database, decoded, self._collector.dead_letter_payload_bytes
+                    )
+            except Exception as exc:
+                if not _unavailable(exc):
+                    return self._write_one_by_one(decoded, exc)
+                self._set_ready(False)
+                self._metrics.db_retries.inc()
+                log.warning(
+                    "database unavailable, retrying in %.1fs: %s", backoff, str(exc).splitlines()[0]
+                )
+                consumer.pause(*consumer.assignment())
+                self._wait(backoff, pending)
+                backoff = min(backoff * 2, self._collector.retry_backoff_max_s)
+                if self._stopping or not pending:
+                    return None
+
+    def _wait(self, seconds: float, pending: dict[Any, list[Any]]) -> None:
+        """Keep polling (group membership) while paused; adopt records of partitions assigned
+        meanwhile, drop those of partitions revoked meanwhile."""
+        consumer = self._require_consumer()
+        deadline = self._clock() + seconds
+        while (remaining := deadline - self._clock()) > 0 and not self._stopping:
+            extra = consumer.poll(
+                timeout_ms=int(min(remaining, 1.0) * 1000), max_records=self._kafka.max_poll_records
+            )
+            # A rebalance inside that poll revoked these before it returned records: drop what
+            # we hold for them (their positions went back to the committed offsets) ...
+            for tp in self._revoked:
+                pending.pop(tp, None)
+            self._revoked.clear()
+            # ... then adopt what the poll returned, from partitions assigned now.
+            for tp, records in extra.items():
+                pending.setdefault(tp, []).extend(records)
+            consumer.pause(*consumer.assignment())  # newly assigned partitions too
+
+    def _write_one_by_one(self, decoded: Decoded, cause: Exception) -> BatchResult:
+        """The database refused the batch itself (not an outage): find the event it refuses
+        and dead-letter it, so one poison event cannot stall a partition."""
+        log.warning("batch refused by the database (%s); writing events one by one", cause)
+        total = BatchResult()
+        for event, origin in zip(decoded.events, decoded.origins, strict=True):
+            single = Decoded([event], [origin], [])
+            try:
+                part = write_batch(
+                    self._database, single, self._collector.dead_letter_payload_bytes
+                )
+            except Exception as exc:
+                if _unavailable(exc):
+                    raise
+                reason = f"database refused the event: {str(exc).splitlines()[0][:500]}"
+                payload = event.model_dump_json().encode()
+                part = write_batch(
+                    self._database,
+                    Decoded(
+                        [], [], [Rejected(origin, reason, "invalid_contract", payload, event.model)]
+                    ),
+                    self._collector.dead_letter_payload_bytes,
+                )
+            total.stored.update(part.stored)
+            total.duplicate.update(part.duplicate)
+            total.dead_lettered.update(part.dead_lettered)
+        rest = write_batch(
+            self._database,
+            Decoded([], [], decoded.rejected),
+            self._collector.dead_letter_payload_bytes,
+        )
+        total.dead_lettered.update(rest.dead_lettered)
+        return total
+
+    def _commit(self, pending: dict[Any, list[Any]]) -> None:
+        consumer = self._require_consumer()
+        owned = consumer.assignment()
+        offsets = {
+            tp: OffsetAndMetadata(records[-1].offset + 1, "", -1)
+            for tp, records in pending.items()
+            if tp in owned and records
+        }
+        if not offsets:
+            return
+        try:
+            consumer.commit(offsets)
+        except Exception as exc:  # CommitFailedError after a rebalance: stored, re-read, deduped
+            log.warning(
+                "offset commit failed (%s); those events will be re-read and counted as duplicates",
+                exc,
+            )
+            return
+        for tp, meta in offsets.items():
+            self._committed[tp] = meta.offset
+            self._metrics.committed_offset.labels(tp.topic, str(tp.partition)).set(meta.offset)
+
+    def _count(self, result: BatchResult) -> None:
+        for model, n in result.stored.items():
+            self._metrics.events.labels(model, "stored").inc(n)
+        for model, n in result.duplicate.items():
+            self._metrics.events.labels(model, "duplicate").inc(n)
+        for reason, n in result.dead_lettered.items():
+            self._metrics.dead_letters.labels(reason).inc(n)
+
+    def _set_ready(self, ready: bool) -> None:
+        self.ready = ready
+        self._metrics.ready.set(1 if ready else 0)
+
+    def _report_lag(self) -> None:
+        if self._clock() < self._next_lag or not self._committed:
+            return
+        self._next_lag = self._clock() + LAG_EVERY_S
+        try:
+            ends = self._require_consumer().end_offsets(list(self._committed))
+        except Exception as exc:  # lag is informative; never stop consuming for it
+            log.debug("end offsets unavailable: %s", exc)
+            return
+        for tp, end in ends.items():
+            lag = max(0, end - self._committed.get(tp, 0))
+            self._metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)

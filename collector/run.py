@@ -1,0 +1,67 @@
+"""``driftline collector``: the process around the loop (signals, probes, the consumer)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+from prometheus_client import CollectorRegistry
+
+from collector.consumer import kafka_consumer
+from collector.loop import Collector
+from collector.metrics import CollectorMetrics
+from driftline.core.settings import Settings
+from driftline.core.storage import Database, check_at_head
+from driftline.probes import serve_probes
+
+__all__ = ["run"]
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    settings: Settings, database: Database | None = None, install_signals: bool = True
+) -> Collector:
+    """Consume until SIGTERM/SIGINT (or ``Collector.stop()``), then leave the group cleanly.
+
+    Returns the stopped collector. With ``install_signals=False`` (inside ``driftline up``,
+    where the caller owns the signals) call it from a thread and stop it yourself.
+    """
+    if not settings.kafka.bootstrap_servers:
+        raise ValueError("set DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS to run the collector")
+    owned = database is None
+    database = database or Database(settings.database)
+    check_at_head(database)
+    registry = CollectorRegistry()
+    collector = Collector(database, CollectorMetrics(registry), settings)
+    collector.consumer = kafka_consumer(settings.kafka, collector.on_revoked)
+    probes = None
+    if install_signals:
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            log.info("signal %d: finishing the current batch, then leaving the group", signum)
+            collector.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        probes = serve_probes(
+            settings.collector.metrics_host,
+            settings.collector.metrics_port,
+            registry,
+            lambda: collector.ready,
+        )
+    log.info(
+        "collector consuming %s from %s as group %s",
+        settings.kafka.topic,
+        settings.kafka.bootstrap_servers,
+        settings.kafka.group_id,
+    )
+    try:
+        collector.run()
+    finally:
+        if probes is not None:
+            probes.close()
+        if owned:
+            database.dispose()
+    return collector

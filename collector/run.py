@@ -15,9 +15,18 @@ from driftline.core.settings import Settings
 from driftline.core.storage import Database, check_at_head
 from driftline.probes import serve_probes
 
-__all__ = ["run"]
+__all__ = ["build", "run"]
 
 log = logging.getLogger(__name__)
+
+
+def build(settings: Settings, database: Database, registry: CollectorRegistry) -> Collector:
+    """A collector with its Kafka consumer, ready to ``run()`` (in a thread if need be)."""
+    if not settings.kafka.bootstrap_servers:
+        raise ValueError("set DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS to run the collector")
+    collector = Collector(database, CollectorMetrics(registry), settings)
+    collector.consumer = kafka_consumer(settings.kafka, collector.on_revoked)
+    return collector
 
 
 def run(
@@ -34,8 +43,7 @@ def run(
     database = database or Database(settings.database)
     check_at_head(database)
     registry = CollectorRegistry()
-    collector = Collector(database, CollectorMetrics(registry), settings)
-    collector.consumer = kafka_consumer(settings.kafka, collector.on_revoked)
+    collector = build(settings, database, registry)
     probes = None
     if install_signals:
 

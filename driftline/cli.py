@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+import threading
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:  # annotations only: each command imports what it runs
+    from collector.loop import Collector
+    from driftline.core.settings import Settings
+    from driftline.core.storage import Database
 
 app = typer.Typer(
     help="Driftline: drift detection and monitoring for ML models.",
@@ -19,7 +25,7 @@ Host = Annotated[str | None, typer.Option(help="Listen address [default: DRIFTLI
 Port = Annotated[int | None, typer.Option(help="Listen port [default: DRIFTLINE_API__PORT]")]
 
 
-def _settings(host: str | None = None, port: int | None = None):  # type: ignore[no-untyped-def]
+def _settings(host: str | None = None, port: int | None = None) -> Settings:
     from driftline.core.settings import load_settings
 
     settings = load_settings()
@@ -33,7 +39,22 @@ def _settings(host: str | None = None, port: int | None = None):  # type: ignore
     return settings
 
 
-def _serve(settings, migrate: bool) -> None:  # type: ignore[no-untyped-def]
+def _start_collector(settings: Settings, database: Database) -> tuple[Collector, threading.Thread]:
+    """Inside `driftline up`: the Kafka collector in a thread, when Kafka is configured."""
+    from prometheus_client import CollectorRegistry
+
+    from collector.run import build
+
+    collector = build(settings, database, CollectorRegistry())
+    thread = threading.Thread(target=collector.run, name="collector", daemon=True)
+    thread.start()
+    typer.echo(
+        f"collector consuming {settings.kafka.topic} from {settings.kafka.bootstrap_servers}"
+    )
+    return collector, thread
+
+
+def _serve(settings: Settings, migrate: bool) -> None:
     import uvicorn
 
     from driftline.api.app import create_app
@@ -61,16 +82,24 @@ def _serve(settings, migrate: bool) -> None:  # type: ignore[no-untyped-def]
             log_level=settings.log_level.lower(),
         )
     )
+    background = None
+    if migrate and settings.kafka.bootstrap_servers:
+        background = _start_collector(settings, database)
     try:
         server.run()
     finally:
+        if background is not None:
+            collector, thread = background
+            collector.stop()  # finishes and commits the batch in hand, leaves the group
+            thread.join(timeout=30)
         database.dispose()
 
 
 @app.command()
 def up(host: Host = None, port: Port = None) -> None:
-    """Everything in one process on the configured database (embedded SQLite by default);
-    applies migrations first."""
+    """Everything in one process on the configured database (embedded SQLite by default):
+    the API, and the Kafka collector when DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS is set.
+    Applies migrations first."""
     _serve(_settings(host, port), migrate=True)
 
 

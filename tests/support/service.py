@@ -26,34 +26,49 @@ class LiveService:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def log(self) -> Path:
+        return self.directory / f"driftline-{self.port}.log"
+
+    def output(self) -> str:
+        return self.log.read_text()[-6000:]
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=20)
+            self.process.wait(timeout=30)
 
 
 def start_service(
-    directory: Path, port: int | None = None, database_url: str | None = None, timeout: float = 60
+    directory: Path,
+    port: int | None = None,
+    database_url: str | None = None,
+    timeout: float = 60,
+    env: dict[str, str] | None = None,
 ) -> LiveService:
     """Start `driftline up` in ``directory`` and wait until /readyz answers 200."""
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
-    env["DRIFTLINE_LOG_LEVEL"] = "WARNING"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    environment["DRIFTLINE_LOG_LEVEL"] = "WARNING"
     if database_url:
-        env["DRIFTLINE_DATABASE__URL"] = database_url
+        environment["DRIFTLINE_DATABASE__URL"] = database_url
+    environment.update(env or {})
+    log = (directory / f"driftline-{port}.log").open("w")
+    # Output to a file: nobody reads a pipe during the test, and a full one blocks the service.
     process = subprocess.Popen(
         [DRIFTLINE, "up", "--port", str(port)],
         cwd=directory,
-        env=env,
-        stdout=subprocess.PIPE,
+        env=environment,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    log.close()
     service = LiveService(process, port, directory)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"driftline up exited:\n{process.communicate()[0]}")
+            raise RuntimeError(f"driftline up exited:\n{service.output()}")
         try:
             if httpx.get(f"{service.url}/readyz", timeout=1).status_code == 200:
                 return service
@@ -61,4 +76,4 @@ def start_service(
             pass
         time.sleep(0.2)
     process.kill()
-    raise RuntimeError(f"driftline up was not ready in {timeout}s:\n{process.communicate()[0]}")
+    raise RuntimeError(f"driftline up was not ready in {timeout}s:\n{service.output()}")

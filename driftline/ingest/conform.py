@@ -77,9 +77,18 @@ def conform_features(features: Mapping[str, Any], schema: Mapping[str, FeatureTy
         if kind is None:
             extra[name] = _plain(value)
             continue
-        try:
-            clean[name] = conform_value(value, kind)
-        except ValueError:
-            clean[name] = None
-            violations.append(name)
+        # Fast path for the common, valid case (exact types, no function call); anything else
+        # goes through conform_value, which has the rules.
+        cls = type(value)
+        plain_number = cls is int or (cls is float and math.isfinite(value))
+        if (kind is FeatureType.NUMERIC and plain_number) or (
+            kind is FeatureType.CATEGORICAL and cls is str
+        ):
+            clean[name] = value
+        else:
+            try:
+                clean[name] = conform_value(value, kind)
+            except ValueError:
+                clean[name] = None
+                violations.append(name)
     return Conformed(clean, extra or None, violations or None)

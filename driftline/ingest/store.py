@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import JSON, select
 from sqlalchemy.orm import Session
 
 from driftline.core.contract import LabelEvent, PredictionEvent
 from driftline.core.modelspec import FeatureType
 from driftline.core.storage import tables as t
-from driftline.core.storage.upsert import insert_ignore
+from driftline.core.storage.bulk import insert_new
 from driftline.ingest.conform import conform_features, conform_value
 from driftline.registry.models import ensure_version
 
@@ -145,7 +145,7 @@ def _insert(
 ) -> None:
     if not rows:
         return
-    statement = insert_ignore(session, table, ["event_id"]).returning(table.event_id)
-    new = set(session.scalars(statement, [row for _, row in rows]))
+    json_columns = {c.name for c in table.__table__.columns if isinstance(c.type, JSON)}
+    new = insert_new(session, table.__table__, [row for _, row in rows], json_columns)
     for index, row in rows:
         (outcome.stored if row["event_id"] in new else outcome.duplicate).append(index)

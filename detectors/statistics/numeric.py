@@ -1,0 +1,148 @@
+"""Reference profile of a numeric feature, built once and compared with each current window.
+
+The profile keeps the sorted reference (for KS and Wasserstein), its population standard
+deviation, the quantile bin edges and the reference bin counts. A run only sorts the current
+window; the bins never move with the window, so PSI values of successive windows are comparable.
+
+>>> profile = NumericReference(range(1, 21), n_bins=4)
+>>> profile.edges.tolist(), profile.reference_counts.tolist()
+([5.0, 10.0, 15.0], [5, 5, 5, 5])
+>>> drift = profile.compare([6, 7, 8, 9, 11, 12, 13, 14, 15, 11] + [16, 17, 18, 19, 20] * 2)
+>>> drift.bin_counts, round(drift.psi, 4)
+((0, 4, 6, 10), 2.1488)
+>>> profile.compare(range(1, 21)).psi, profile.compare(range(1, 21)).ks.statistic
+(0.0, 0.0)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from detectors.statistics import divergence
+from detectors.statistics._checks import (
+    FloatArray,
+    IntArray,
+    as_sample,
+    check_epsilon,
+    check_n_bins,
+    check_sorted,
+)
+from detectors.statistics.binning import (
+    DEFAULT_BINS,
+    bin_counts,
+    quantile_edges,
+    sorted_bin_counts,
+)
+from detectors.statistics.ecdf import MIN_STD, KSResult, ecdf_distances
+from detectors.statistics.ks_pvalue import ks_2samp_pvalue
+
+__all__ = ["NumericDrift", "NumericReference"]
+
+
+@dataclass(frozen=True, slots=True)
+class NumericDrift:
+    """Every numeric drift measure for one current window against one reference profile."""
+
+    ks: KSResult
+    psi: float
+    wasserstein: float  # Wasserstein-1 / max(reference std, 0.001)
+    jensen_shannon: float  # base 2, on the reference bins
+    hellinger: float  # on the reference bins
+    bin_counts: tuple[int, ...]  # current values per reference bin, for display and audit
+    current_size: int
+
+
+class NumericReference:
+    """Sorted reference values, quantile edges and bin counts of one numeric feature.
+
+    ``n_bins`` is an upper bound: tied quantiles are merged (see ``binning``). ``epsilon`` is the
+    PSI smoothing constant. Memory is one float64 per reference value; subsample a very large
+    reference before building the profile if that matters.
+    """
+
+    __slots__ = ("_counts", "_edges", "_epsilon", "_sorted", "_std")
+
+    def __init__(
+        self,
+        reference: npt.ArrayLike,
+        *,
+        n_bins: int = DEFAULT_BINS,
+        epsilon: float = divergence.DEFAULT_EPSILON,
+        is_sorted: bool = False,
+    ) -> None:
+        # Cheap argument checks first, so a bad call fails before sorting a large reference.
+        self._epsilon = check_epsilon(epsilon)
+        check_n_bins(n_bins)
+        values = as_sample(reference, "reference")
+        if is_sorted:
+            check_sorted(values, "reference")
+            values = values.copy()  # the profile freezes its array; never freeze the caller's
+        else:
+            values = np.sort(values)
+        self._sorted: FloatArray = values
+        self._sorted.setflags(write=False)  # shared across runs: nobody may mutate it
+        self._edges: FloatArray = quantile_edges(values, n_bins)
+        self._edges.setflags(write=False)
+        self._counts: IntArray = sorted_bin_counts(values, self._edges)
+        self._counts.setflags(write=False)
+        self._std = float(np.std(values))
+
+    @property
+    def size(self) -> int:
+        """Number of reference values."""
+        return int(self._sorted.size)
+
+    @property
+    def sorted_values(self) -> FloatArray:
+        """The reference, ascending (read-only)."""
+        return self._sorted
+
+    @property
+    def edges(self) -> FloatArray:
+        """Interior bin edges (read-only); the bins are ``len(edges) + 1`` right-closed bins."""
+        return self._edges
+
+    @property
+    def reference_counts(self) -> IntArray:
+        """Reference values per bin (read-only); all positive by construction."""
+        return self._counts
+
+    @property
+    def std(self) -> float:
+        """Population standard deviation of the reference (ddof=0, as Evidently)."""
+        return self._std
+
+    def bin_counts(self, current: npt.ArrayLike) -> IntArray:
+        """Current values per reference bin (no sort needed: one binary search per value)."""
+        return bin_counts(as_sample(current, "current"), self._edges)
+
+    def ks(self, current: npt.ArrayLike) -> KSResult:
+        """Two-sample KS test, equal to ``scipy.stats.ks_2samp(reference, current)``."""
+        cur = np.sort(as_sample(current, "current"))
+        statistic, _ = ecdf_distances(self._sorted, cur)
+        pvalue = ks_2samp_pvalue(statistic, self._sorted.size, cur.size)
+        return KSResult(pvalue.statistic, pvalue.pvalue, pvalue.method)
+
+    def psi(self, current: npt.ArrayLike) -> float:
+        """PSI of the current window on the reference bins."""
+        counts = self.bin_counts(current)
+        return divergence.psi(self._counts, counts, epsilon=self._epsilon)
+
+    def compare(self, current: npt.ArrayLike) -> NumericDrift:
+        """All measures at once, sorting the current window a single time."""
+        cur = np.sort(as_sample(current, "current"))
+        statistic, distance = ecdf_distances(self._sorted, cur)
+        pvalue = ks_2samp_pvalue(statistic, self._sorted.size, cur.size)
+        counts = sorted_bin_counts(cur, self._edges)
+        return NumericDrift(
+            ks=KSResult(pvalue.statistic, pvalue.pvalue, pvalue.method),
+            psi=divergence.psi(self._counts, counts, epsilon=self._epsilon),
+            wasserstein=distance / max(self._std, MIN_STD),
+            jensen_shannon=divergence.jensen_shannon(self._counts, counts),
+            hellinger=divergence.hellinger(self._counts, counts),
+            bin_counts=tuple(int(count) for count in counts),
+            current_size=int(cur.size),
+        )

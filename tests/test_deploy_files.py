@@ -62,6 +62,16 @@ def test_depends_on_names_services_and_ports_match_the_api() -> None:
     assert re.search(r"postgresql\+psycopg://", api["environment"]["DRIFTLINE_DATABASE__URL"])
 
 
+def test_kafka_is_reachable_where_the_services_look() -> None:
+    services = _compose()["services"]
+    advertised = services["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    for name in ("api", "collector"):
+        bootstrap = services[name]["environment"]["DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS"]
+        assert f"PLAINTEXT://{bootstrap}" in advertised, f"{name} looks for Kafka at {bootstrap}"
+    assert services["collector"]["environment"]["DRIFTLINE_COLLECTOR__METRICS_HOST"] == "0.0.0.0"
+    assert "9102/readyz" in " ".join(services["collector"]["healthcheck"]["test"])
+
+
 def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("driftline", "collector", "detectors", "alerting", "dashboards"):

@@ -17,9 +17,9 @@ from tests.support.service import start_service
 ROOT = Path(__file__).parents[1]
 
 
-def _tested_blocks() -> list[str]:
+def _tested_blocks(language: str = "bash") -> list[str]:
     text = (ROOT / "README.md").read_text()
-    return re.findall(r"<!-- tested:[^>]*-->\n```bash\n(.*?)```", text, flags=re.S)
+    return re.findall(rf"<!-- tested:[^>]*-->\n```{language}\n(.*?)```", text, flags=re.S)
 
 
 @pytest.fixture
@@ -72,3 +72,22 @@ def test_readme_walkthrough(live_service: int, tmp_path: Path) -> None:
     assert bad["errors"] == [
         {"index": 1, "event_id": None, "field": "event_id", "reason": "event_id: Field required"}
     ]
+    # The SDK snippet, pasted into a script as a user would; interpreter exit flushes it.
+    (snippet,) = _tested_blocks("python")
+    run = subprocess.run(
+        [sys.executable, "-c", snippet.replace("localhost:8000", f"localhost:{live_service}")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 0, run.stderr
+    newest = json.loads(
+        subprocess.run(
+            ["curl", "-sf", f"localhost:{live_service}/v1/models/fraud/events?limit=1"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )["events"][0]
+    assert newest["features"] == {"amount": 12.5, "country": "DE", "is_new": False}
+    assert (newest["prediction"], newest["label"]) == ("0", "1")

@@ -94,6 +94,29 @@ class CategoricalReference:
         self._counts: IntArray = np.array([counter[c] for c in categories], dtype=np.int64)
         self._counts.setflags(write=False)
 
+    @classmethod
+    def from_counts(
+        cls, counts: dict[Hashable, int], *, epsilon: float = divergence.DEFAULT_EPSILON
+    ) -> CategoricalReference:
+        """A profile from stored category counts, without expanding them into values.
+
+        >>> CategoricalReference.from_counts({"b": 1, "a": 3}).frequencies()
+        {'a': 0.75, 'b': 0.25}
+        """
+        if not counts or any(n <= 0 for n in counts.values()):
+            raise ValueError("counts must be a non-empty mapping of category to positive count")
+        profile = cls.__new__(cls)
+        profile._epsilon = check_epsilon(epsilon)
+        try:
+            categories = sorted(counts)  # type: ignore[type-var]
+        except TypeError:
+            categories = list(counts)
+        profile._categories = tuple(categories)
+        profile._index = {category: i for i, category in enumerate(categories)}
+        profile._counts = np.array([counts[c] for c in categories], dtype=np.int64)
+        profile._counts.setflags(write=False)
+        return profile
+
     @property
     def categories(self) -> tuple[Hashable, ...]:
         """Reference categories, in the order used by every count vector."""

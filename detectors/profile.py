@@ -1,0 +1,149 @@
+"""Reference profiles: computed once when a reference is uploaded, reused by every run.
+
+A profile holds, per feature, what the statistics need (sorted values and quantile bins for
+numeric features, category counts otherwise) plus the reference's missing rate and range. It is
+stored as one compressed ``.npz`` blob next to the reference.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from detectors.statistics import CategoricalReference, NumericReference
+
+__all__ = ["FeatureProfile", "ModelProfile", "build_profile"]
+
+NUMERIC, CATEGORICAL, BOOLEAN = "numeric", "categorical", "boolean"
+
+
+@dataclass(frozen=True)
+class FeatureProfile:
+    name: str
+    kind: str  # numeric | categorical | boolean
+    size: int  # non-missing reference values
+    missing_rate: float
+    numeric: NumericReference | None = None
+    categorical: CategoricalReference | None = None
+
+    @property
+    def minimum(self) -> float | None:
+        return float(self.numeric.sorted_values[0]) if self.numeric is not None else None
+
+    @property
+    def maximum(self) -> float | None:
+        return float(self.numeric.sorted_values[-1]) if self.numeric is not None else None
+
+
+def _category(value: Any) -> str:
+    if isinstance(value, bool | np.bool_):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _feature(name: str, kind: str, column: pd.Series, n_bins: int) -> FeatureProfile | None:
+    present = column.dropna()
+    missing = 1.0 - len(present) / len(column) if len(column) else 0.0
+    if present.empty:
+        return None  # an all-missing reference column cannot be compared with
+    if kind == NUMERIC:
+        values = present.to_numpy(dtype=np.float64)
+        values = values[np.isfinite(values)]
+        return FeatureProfile(
+            name, kind, values.size, missing, numeric=NumericReference(values, n_bins=n_bins)
+        )
+    counts = present.map(_category).value_counts()
+    return FeatureProfile(
+        name,
+        kind,
+        int(counts.sum()),
+        missing,
+        categorical=CategoricalReference.from_counts(counts.to_dict()),
+    )
+
+
+@dataclass
+class ModelProfile:
+    """Per-feature profiles (and the prediction's, when the reference has it)."""
+
+    features: dict[str, FeatureProfile]
+    prediction: FeatureProfile | None
+    n_bins: int
+
+    def to_bytes(self) -> bytes:
+        arrays: dict[str, Any] = {}
+        meta: dict[str, Any] = {"n_bins": self.n_bins, "features": [], "prediction": None}
+        for key, profile in [
+            *(("f", p) for p in self.features.values()),
+            *([("p", self.prediction)] if self.prediction else []),
+        ]:
+            entry = {
+                "name": profile.name,
+                "kind": profile.kind,
+                "missing_rate": profile.missing_rate,
+            }
+            if profile.numeric is not None:
+                arrays[f"{key}:{profile.name}"] = profile.numeric.sorted_values
+            elif profile.categorical is not None:
+                entry["counts"] = {
+                    str(c): int(n)
+                    for c, n in zip(
+                        profile.categorical.categories,
+                        profile.categorical.reference_counts,
+                        strict=True,
+                    )
+                }
+            if key == "f":
+                meta["features"].append(entry)
+            else:
+                meta["prediction"] = entry
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays
+        )
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> ModelProfile:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            meta = json.loads(stored["__meta__"].tobytes())
+            n_bins = int(meta["n_bins"])
+
+            def load(key: str, entry: dict[str, Any]) -> FeatureProfile:
+                name, kind = entry["name"], entry["kind"]
+                if "counts" in entry:
+                    ref = CategoricalReference.from_counts(entry["counts"])
+                    size = int(sum(entry["counts"].values()))
+                    return FeatureProfile(name, kind, size, entry["missing_rate"], categorical=ref)
+                values = stored[f"{key}:{name}"]
+                numeric = NumericReference(values, n_bins=n_bins, is_sorted=True)
+                return FeatureProfile(
+                    name, kind, values.size, entry["missing_rate"], numeric=numeric
+                )
+
+            features = {e["name"]: load("f", e) for e in meta["features"]}
+            prediction = load("p", meta["prediction"]) if meta["prediction"] else None
+        return cls(features, prediction, n_bins)
+
+
+def build_profile(
+    frame: pd.DataFrame,
+    feature_kinds: Mapping[str, str],
+    prediction_kind: str | None,
+    n_bins: int = 10,
+) -> ModelProfile:
+    """Profile a checked reference frame (see ``driftline.registry.reference_parse``)."""
+    features = {}
+    for name, kind in feature_kinds.items():
+        if name in frame.columns and (built := _feature(name, kind, frame[name], n_bins)):
+            features[name] = built
+    prediction = None
+    if prediction_kind is not None and "prediction" in frame.columns:
+        prediction = _feature("prediction", prediction_kind, frame["prediction"], n_bins)
+    return ModelProfile(features, prediction, n_bins)

@@ -1,0 +1,186 @@
+"""The detection run's pure core: method choice, verdicts, data quality, profiles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from detectors.config import FeatureOverride, MonitorConfig
+from detectors.drift import DatasetResult, detect
+from detectors.profile import ModelProfile, build_profile
+
+KINDS = {
+    "amount": "numeric",
+    "age": "numeric",
+    "score": "numeric",
+    "country": "categorical",
+    "channel": "categorical",
+    "is_new": "boolean",
+}
+
+
+def _frame(n: int, seed: int, shift: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    countries = ["DE", "FR", "US", "GB"]
+    mix = [0.1, 0.1, 0.2, 0.6] if shift else [0.4, 0.3, 0.2, 0.1]
+    return pd.DataFrame(
+        {
+            "amount": rng.normal(100 + (40 if shift else 0), 20, n),
+            "age": rng.normal(40, 10, n),
+            "score": rng.uniform(0, 1, n) + (0.5 if shift else 0),
+            "country": rng.choice(countries, n, p=mix),
+            "channel": rng.choice(["web", "app", "store"], n),
+            "is_new": rng.random(n) < 0.3,
+            "prediction": rng.choice(["0", "1"], n),
+        }
+    )
+
+
+def _columns(frame: pd.DataFrame) -> dict[str, list[object]]:
+    return {name: frame[name].tolist() for name in KINDS}
+
+
+def _run(reference: pd.DataFrame, current: pd.DataFrame, **config: object) -> DatasetResult:
+    profile = build_profile(reference, KINDS, "categorical")
+    return detect(
+        profile,
+        _columns(current),
+        len(current),
+        MonitorConfig(**config),
+        key_features=frozenset({"amount"}),
+        predictions=current["prediction"].tolist(),
+    )
+
+
+@pytest.mark.parametrize(
+    ("size", "numeric_method", "categorical_method"),
+    [(800, "ks", "chi_square"), (5000, "wasserstein", "jensen_shannon")],
+)
+def test_shifted_features_are_flagged_and_no_others(
+    size: int, numeric_method: str, categorical_method: str
+) -> None:
+    result = _run(_frame(size, 1), _frame(size, 2, shift=True))
+    by_name = {r.feature: r for r in result.features}
+    assert set(result.drifted_features) == {"amount", "score", "country"}
+    assert by_name["amount"].method == numeric_method
+    assert by_name["country"].method == categorical_method
+    assert by_name["is_new"].method == ("z_test" if size <= 1000 else "jensen_shannon")
+    assert result.dataset_drift and result.drift_share == pytest.approx(0.5)
+    assert result.key_features_drifted == ("amount",)
+    assert by_name["amount"].psi_level == "alert" and by_name["age"].psi_level == "ok"
+    assert result.prediction is not None and not result.prediction.drifted
+
+
+@pytest.mark.parametrize("size", [800, 5000])
+def test_same_distribution_gives_no_drift(size: int) -> None:
+    result = _run(_frame(size, 1), _frame(size, 2))
+    assert result.drifted_features == () and not result.dataset_drift
+
+
+def test_identical_window_has_zero_distances() -> None:
+    frame = _frame(3000, 5)
+    result = _run(frame, frame)
+    assert all(r.statistic == pytest.approx(0.0, abs=1e-12) for r in result.features)
+    assert all(r.psi == pytest.approx(0.0, abs=1e-12) for r in result.features)
+
+
+def test_half_sd_shift_in_1000_vs_1000_is_detected_by_ks() -> None:
+    rng = np.random.default_rng(3)
+    reference = pd.DataFrame({"x": rng.normal(0, 1, 1000)})
+    current = {"x": list(rng.normal(0.5, 1, 1000))}
+    profile = build_profile(reference, {"x": "numeric"}, None)
+    (feature,) = detect(profile, current, 1000, MonitorConfig()).features
+    assert feature.method == "ks" and feature.drifted and feature.p_value is not None
+    assert feature.p_value < 0.05 and feature.effect_size is not None
+
+
+def test_insufficient_data_has_no_verdict() -> None:
+    result = _run(_frame(500, 1), _frame(50, 2, shift=True), min_events=100)
+    assert result.status == "insufficient_data" and result.features == []
+    assert not result.dataset_drift
+
+
+def test_data_quality_figures() -> None:
+    reference = _frame(2000, 1)
+    current = _frame(1000, 2)
+    columns = _columns(current)
+    columns["age"] = [None] * 250 + columns["age"][250:]
+    columns["amount"] = [1e9] * 100 + columns["amount"][100:]
+    columns["country"] = ["XX"] * 200 + columns["country"][200:]
+    del columns["channel"]  # missing from every event
+    profile = build_profile(reference, KINDS, None)
+    result = detect(profile, columns, 1000, MonitorConfig(), violations={"age": 30})
+    by_name = {r.feature: r for r in result.features}
+    assert by_name["age"].missing_rate == pytest.approx(0.25)
+    assert by_name["age"].type_violation_rate == pytest.approx(0.03)
+    assert by_name["amount"].out_of_range_share == pytest.approx(0.1, abs=0.01)
+    assert by_name["country"].unseen_share == pytest.approx(0.2)
+    assert by_name["country"].unseen_examples == ("XX",)
+    assert by_name["channel"].status == "no_data" and by_name["channel"].missing_rate == 1.0
+
+
+def test_profile_round_trip_gives_identical_results() -> None:
+    reference, current = _frame(3000, 1), _frame(1500, 2, shift=True)
+    profile = build_profile(reference, KINDS, "categorical")
+    restored = ModelProfile.from_bytes(profile.to_bytes())
+    config = MonitorConfig()
+    first = detect(profile, _columns(current), 1500, config)
+    second = detect(restored, _columns(current), 1500, config)
+    assert first == second
+
+
+def test_overrides_and_benjamini_hochberg() -> None:
+    reference, current = _frame(800, 1), _frame(800, 2, shift=True)
+    overridden = _run(
+        reference,
+        current,
+        features={
+            "amount": FeatureOverride(method="psi", threshold=100.0),
+            "age": FeatureOverride(method="wasserstein"),
+        },
+    )
+    by_name = {r.feature: r for r in overridden.features}
+    assert by_name["amount"].method == "psi" and not by_name["amount"].drifted
+    assert by_name["age"].method == "wasserstein"
+    adjusted = _run(reference, current, benjamini_hochberg=True)
+    tested = [r for r in adjusted.features if r.p_value is not None]
+    assert tested and all(r.p_value_adjusted is not None for r in tested)
+    assert all(r.p_value_adjusted >= r.p_value for r in tested)  # type: ignore[operator]
+
+
+def test_effect_size_floor_silences_negligible_shifts_in_large_samples() -> None:
+    rng = np.random.default_rng(11)
+    reference = pd.DataFrame({"x": rng.normal(0, 1, 1000)})
+    profile = build_profile(reference, {"x": "numeric"}, None)
+    current = {"x": list(rng.normal(0.03, 1, 200_000))}  # tiny shift, huge sample
+    strict = detect(profile, current, 200_000, MonitorConfig(min_effect_size=0.0)).features[0]
+    floored = detect(profile, current, 200_000, MonitorConfig()).features[0]
+    assert floored.effect_size is not None and floored.effect_size < 0.1
+    assert not floored.drifted
+    assert strict.p_value is not None and (strict.drifted == (strict.p_value <= 0.05))
+
+
+def test_false_alarm_rate_without_drift() -> None:
+    """200 seeded no-drift windows of 1,000 events: the default rule flags at most 5%."""
+    rng = np.random.default_rng(2026)
+    reference = pd.DataFrame(
+        {
+            "a": rng.normal(0, 1, 1000),
+            "b": rng.exponential(1, 1000),
+            "c": rng.choice(list("abcd"), 1000),
+        }
+    )
+    kinds = {"a": "numeric", "b": "numeric", "c": "categorical"}
+    profile = build_profile(reference, kinds, None)
+    flagged = checked = 0
+    for _ in range(200):
+        window = {
+            "a": list(rng.normal(0, 1, 1000)),
+            "b": list(rng.exponential(1, 1000)),
+            "c": list(rng.choice(list("abcd"), 1000)),
+        }
+        result = detect(profile, window, 1000, MonitorConfig())
+        flagged += len(result.drifted_features)
+        checked += len(result.features)
+    assert flagged / checked <= 0.05

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 import driftline
 from driftline.api.errors import install_error_handlers
-from driftline.api.routes import events, health, models, references
+from driftline.api.routes import detection, events, health, models, references
 from driftline.core.settings import Settings
 from driftline.core.storage import Database, check_at_head
 
@@ -43,6 +43,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (health, models, references, events):
+    for module in (health, models, references, events, detection):
         app.include_router(module.router)
     return app

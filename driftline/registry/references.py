@@ -72,7 +72,12 @@ def _record(row: t.ReferenceDataset, model: str, version: str, current: bool) ->
 
 
 def store_reference(
-    session: Session, model: str, version: str, frame: pd.DataFrame, source_format: str
+    session: Session,
+    model: str,
+    version: str,
+    frame: pd.DataFrame,
+    source_format: str,
+    profile: bytes | None = None,
 ) -> ReferenceRecord:
     """Store a checked reference as the version's current one; earlier ones stay addressable."""
     _, version_row = _version_row(session, model, version)
@@ -85,6 +90,7 @@ def store_reference(
         n_rows=len(frame),
         columns=[str(c) for c in frame.columns],
         data=buffer.getvalue(),
+        profile=profile,
         created_at=datetime.now(UTC),
     )
     session.add(row)

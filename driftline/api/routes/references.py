@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from detectors.profile import build_profile
 from driftline.api.body import limited
 from driftline.api.deps import DatabaseDep, SettingsDep
 from driftline.core.errors import FieldProblem, InvalidInputError
@@ -92,8 +93,11 @@ async def upload_reference(
             limits=limits,
             ignore_extra_columns=ignore_extra_columns,
         )
+        # The profile is computed once here, so no detection run recomputes it.
+        kinds = {feature: kind.value for feature, kind in features.items()}
+        profile = build_profile(frame, kinds, prediction_type.value).to_bytes()
         with database.write() as session:
-            return references.store_reference(session, name, version, frame, fmt)
+            return references.store_reference(session, name, version, frame, fmt, profile)
 
     return await run_in_threadpool(parse_and_store)
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -28,9 +29,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "Base",
     "DeadLetter",
+    "DetectionRun",
+    "FeatureResultRow",
     "Label",
     "Model",
     "ModelVersion",
+    "MonitorSettings",
     "PredictionEvent",
     "ReferenceDataset",
 ]
@@ -119,6 +123,8 @@ class ReferenceDataset(Base):
     columns: Mapped[list[str]] = mapped_column(Json)
     # The data as Parquet (zstd), so a run reads it back with its types intact.
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    # detectors.profile.ModelProfile, computed once at upload so no run recomputes it.
+    profile: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
 
 
@@ -173,3 +179,77 @@ class DeadLetter(Base):
     payload: Mapped[bytes] = mapped_column(LargeBinary)
     payload_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class MonitorSettings(Base):
+    """A model version's monitor config (``detectors.config.MonitorConfig`` as JSON)."""
+
+    __tablename__ = "monitor_settings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), unique=True
+    )
+    config: Mapped[dict[str, Any]] = mapped_column(Json)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class DetectionRun(Base):
+    """One comparison of a window of events with a reference."""
+
+    __tablename__ = "detection_runs"
+    __table_args__ = (Index(None, "version_id", "window_end"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    reference_id: Mapped[int] = mapped_column(
+        ForeignKey("reference_datasets.id", ondelete="CASCADE")
+    )
+    reference_hash: Mapped[str] = mapped_column(String(71))
+    trigger: Mapped[str] = mapped_column(String(16))  # manual | schedule
+    # Scheduled runs of one window share a key, so two schedulers cannot both store it.
+    schedule_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    path: Mapped[str] = mapped_column(String(16))  # raw | aggregates
+    window_start: Mapped[datetime] = mapped_column(Timestamp)
+    window_end: Mapped[datetime] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(String(32))  # ok | insufficient_data | failed
+    n_events: Mapped[int] = mapped_column(Integer)
+    drift_share: Mapped[float | None] = mapped_column(Float)
+    dataset_drift: Mapped[bool | None] = mapped_column(Boolean)
+    drifted_features: Mapped[list[str] | None] = mapped_column(Json)
+    error: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    duration_s: Mapped[float] = mapped_column(Float)
+
+
+class FeatureResultRow(Base):
+    """Per-feature outcome of a run (the prediction's has ``is_prediction``)."""
+
+    __tablename__ = "feature_results"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    run_id: Mapped[int] = mapped_column(
+        ForeignKey("detection_runs.id", ondelete="CASCADE"), index=True
+    )
+    feature: Mapped[str] = mapped_column(String(128))
+    is_prediction: Mapped[bool] = mapped_column(Boolean, default=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    method: Mapped[str] = mapped_column(String(32))
+    statistic: Mapped[float | None] = mapped_column(Float)
+    p_value: Mapped[float | None] = mapped_column(Float)
+    p_value_adjusted: Mapped[float | None] = mapped_column(Float)
+    effect_size: Mapped[float | None] = mapped_column(Float)
+    threshold: Mapped[float] = mapped_column(Float)
+    drifted: Mapped[bool] = mapped_column(Boolean)
+    psi: Mapped[float | None] = mapped_column(Float)
+    psi_level: Mapped[str] = mapped_column(String(8))
+    reference_size: Mapped[int] = mapped_column(Integer)
+    current_size: Mapped[int] = mapped_column(Integer)
+    missing_rate: Mapped[float] = mapped_column(Float)
+    reference_missing_rate: Mapped[float] = mapped_column(Float)
+    type_violation_rate: Mapped[float] = mapped_column(Float)
+    out_of_range_share: Mapped[float | None] = mapped_column(Float)
+    unseen_share: Mapped[float | None] = mapped_column(Float)
+    unseen_examples: Mapped[list[str] | None] = mapped_column(Json)

@@ -1,0 +1,56 @@
+"""What runs look like outside: pydantic records shared by the API and the scheduler."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = ["FeatureRecord", "RunRecord"]
+
+
+class FeatureRecord(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    feature: str
+    is_prediction: bool
+    kind: str
+    status: str
+    method: str
+    statistic: float | None
+    p_value: float | None
+    p_value_adjusted: float | None
+    effect_size: float | None
+    threshold: float
+    drifted: bool
+    psi: float | None
+    psi_level: str
+    reference_size: int
+    current_size: int
+    missing_rate: float
+    reference_missing_rate: float
+    type_violation_rate: float
+    out_of_range_share: float | None
+    unseen_share: float | None
+    unseen_examples: list[str] | None
+
+
+class RunRecord(BaseModel):
+    id: int
+    model: str
+    version: str
+    reference_id: int
+    reference_hash: str
+    trigger: str
+    path: str
+    window_start: datetime
+    window_end: datetime
+    status: str
+    n_events: int
+    drift_share: float | None
+    dataset_drift: bool | None
+    drifted_features: list[str] | None
+    error: str | None
+    started_at: datetime
+    duration_s: float
+    features: list[FeatureRecord] = []

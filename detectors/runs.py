@@ -1,0 +1,263 @@
+"""A detection run end to end: load the window, compare it with the reference, store results.
+
+Raw path: the window's events are read from ``prediction_events`` (the aggregate path for large
+windows comes later, see issue 10); the run records which path it used.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections import Counter
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from detectors.config import MonitorConfig
+from detectors.drift import DatasetResult, FeatureResult, detect
+from detectors.profile import ModelProfile, build_profile
+from detectors.records import FeatureRecord, RunRecord
+from driftline.core.errors import NotFoundError
+from driftline.core.storage import Database
+from driftline.core.storage import tables as t
+from driftline.registry.models import load_model_row
+
+__all__ = [
+    "get_run",
+    "list_runs",
+    "monitor_config",
+    "profile_for",
+    "run_detection",
+    "set_monitor_config",
+    "version_config",
+]
+
+
+def _version(session: Session, model: t.Model, version: str | None) -> t.ModelVersion:
+    query = select(t.ModelVersion).where(t.ModelVersion.model_id == model.id)
+    if version is None:
+        found = session.scalar(query.order_by(t.ModelVersion.id.desc()).limit(1))
+    else:
+        found = session.scalar(query.where(t.ModelVersion.version == version))
+    if found is None:
+        raise NotFoundError(f"model {model.name!r} has no version {version!r}")
+    return found
+
+
+def monitor_config(session: Session, version_id: int) -> MonitorConfig:
+    stored = session.scalar(
+        select(t.MonitorSettings.config).where(t.MonitorSettings.version_id == version_id)
+    )
+    return MonitorConfig.model_validate(stored) if stored else MonitorConfig()
+
+
+def set_monitor_config(
+    session: Session, model_name: str, version: str, config: MonitorConfig
+) -> MonitorConfig:
+    model = load_model_row(session, model_name)
+    version_row = _version(session, model, version)
+    row = session.scalar(
+        select(t.MonitorSettings).where(t.MonitorSettings.version_id == version_row.id)
+    )
+    stored = config.model_dump(mode="json")
+    if row is None:
+        session.add(
+            t.MonitorSettings(
+                version_id=version_row.id, config=stored, updated_at=datetime.now(UTC)
+            )
+        )
+    else:
+        row.config, row.updated_at = stored, datetime.now(UTC)
+    return config
+
+
+def version_config(session: Session, model_name: str, version: str) -> MonitorConfig:
+    model = load_model_row(session, model_name)
+    return monitor_config(session, _version(session, model, version).id)
+
+
+def profile_for(
+    session: Session, model: t.Model, reference: t.ReferenceDataset, n_bins: int
+) -> ModelProfile:
+    """The stored profile, or build and store it (references uploaded before profiles)."""
+    if reference.profile is not None:
+        profile = ModelProfile.from_bytes(reference.profile)
+        if profile.n_bins == n_bins:
+            return profile
+    frame = pd.read_parquet(io.BytesIO(reference.data))
+    kinds = {f["name"]: f["type"] for f in model.features}
+    profile = build_profile(frame, kinds, model.prediction_type, n_bins=n_bins)
+    reference.profile = profile.to_bytes()
+    return profile
+
+
+def _window(
+    session: Session, version_id: int, start: datetime, end: datetime, names: list[str]
+) -> tuple[dict[str, list[Any]], list[Any], Counter[str], int]:
+    rows = session.execute(
+        select(
+            t.PredictionEvent.features,
+            t.PredictionEvent.prediction,
+            t.PredictionEvent.type_violations,
+        ).where(
+            t.PredictionEvent.version_id == version_id,
+            t.PredictionEvent.event_time >= start,
+            t.PredictionEvent.event_time < end,
+        )
+    ).all()
+    columns: dict[str, list[Any]] = {name: [] for name in names}
+    predictions: list[Any] = []
+    violations: Counter[str] = Counter()
+    for features, prediction, bad in rows:
+        for name in names:
+            columns[name].append(features.get(name))
+        predictions.append(prediction)
+        if bad:
+            violations.update(bad)
+    return columns, predictions, violations, len(rows)
+
+
+def _feature_row(run_id: int, result: FeatureResult, is_prediction: bool) -> t.FeatureResultRow:
+    values = asdict(result)
+    values["unseen_examples"] = list(values["unseen_examples"]) or None
+    return t.FeatureResultRow(run_id=run_id, is_prediction=is_prediction, **values)
+
+
+def run_detection(
+    database: Database,
+    model_name: str,
+    *,
+    version: str | None = None,
+    window_end: datetime | None = None,
+    window: timedelta | None = None,
+    trigger: str = "manual",
+    schedule_key: str | None = None,
+) -> RunRecord:
+    """Compare the window ending at ``window_end`` (default now) with the current reference."""
+    started_at, clock = datetime.now(UTC), time.perf_counter()
+    with database.write() as session:
+        model = load_model_row(session, model_name)
+        version_row = _version(session, model, version)
+        reference = session.scalar(
+            select(t.ReferenceDataset)
+            .where(t.ReferenceDataset.version_id == version_row.id)
+            .order_by(t.ReferenceDataset.id.desc())
+            .limit(1)
+        )
+        if reference is None:
+            raise NotFoundError(
+                f"model {model_name!r} version {version_row.version!r} has no "
+                "reference; upload one first"
+            )
+        config = monitor_config(session, version_row.id)
+        profile = profile_for(session, model, reference, config.n_bins)
+        end = window_end or started_at
+        start = end - (window or config.window)
+        names = list(profile.features)
+        columns, predictions, violations, n_events = _window(
+            session, version_row.id, start, end, names
+        )
+        keys = frozenset(f["name"] for f in model.features if f.get("key"))
+        result: DatasetResult = detect(
+            profile,
+            columns,
+            n_events,
+            config,
+            key_features=keys,
+            violations=violations,
+            predictions=predictions,
+        )
+        run = t.DetectionRun(
+            model_id=model.id,
+            version_id=version_row.id,
+            reference_id=reference.id,
+            reference_hash=reference.content_hash,
+            trigger=trigger,
+            schedule_key=schedule_key,
+            path="raw",
+            window_start=start,
+            window_end=end,
+            status=result.status,
+            n_events=n_events,
+            drift_share=result.drift_share if result.status == "ok" else None,
+            dataset_drift=result.dataset_drift if result.status == "ok" else None,
+            drifted_features=list(result.drifted_features) if result.status == "ok" else None,
+            error=None,
+            started_at=started_at,
+            duration_s=time.perf_counter() - clock,
+        )
+        session.add(run)
+        session.flush()
+        session.add_all(_feature_row(run.id, r, False) for r in result.features)
+        if result.prediction is not None:
+            session.add(_feature_row(run.id, result.prediction, True))
+        session.flush()
+        return _record(session, run, model.name, version_row.version)
+
+
+def _record(session: Session, run: t.DetectionRun, model: str, version: str) -> RunRecord:
+    features = session.scalars(
+        select(t.FeatureResultRow)
+        .where(t.FeatureResultRow.run_id == run.id)
+        .order_by(t.FeatureResultRow.id)
+    )
+    return RunRecord(
+        id=run.id,
+        model=model,
+        version=version,
+        reference_id=run.reference_id,
+        reference_hash=run.reference_hash,
+        trigger=run.trigger,
+        path=run.path,
+        window_start=run.window_start,
+        window_end=run.window_end,
+        status=run.status,
+        n_events=run.n_events,
+        drift_share=run.drift_share,
+        dataset_drift=run.dataset_drift,
+        drifted_features=run.drifted_features,
+        error=run.error,
+        started_at=run.started_at,
+        duration_s=run.duration_s,
+        features=[FeatureRecord.model_validate(f) for f in features],
+    )
+
+
+def get_run(session: Session, run_id: int) -> RunRecord:
+    found = session.execute(
+        select(t.DetectionRun, t.Model.name, t.ModelVersion.version)
+        .join(t.Model, t.Model.id == t.DetectionRun.model_id)
+        .join(t.ModelVersion, t.ModelVersion.id == t.DetectionRun.version_id)
+        .where(t.DetectionRun.id == run_id)
+    ).first()
+    if found is None:
+        raise NotFoundError(f"run {run_id} does not exist")
+    return _record(session, *found)
+
+
+def list_runs(
+    session: Session,
+    model_name: str,
+    *,
+    version: str | None = None,
+    limit: int = 20,
+    drifted_only: bool = False,
+) -> list[RunRecord]:
+    """Newest first; each with its feature results."""
+    model = load_model_row(session, model_name)
+    query = (
+        select(t.DetectionRun, t.ModelVersion.version)
+        .join(t.ModelVersion, t.ModelVersion.id == t.DetectionRun.version_id)
+        .where(t.DetectionRun.model_id == model.id)
+        .order_by(t.DetectionRun.id.desc())
+        .limit(limit)
+    )
+    if version is not None:
+        query = query.where(t.ModelVersion.version == version)
+    if drifted_only:
+        query = query.where(t.DetectionRun.dataset_drift.is_(True))
+    return [_record(session, run, model.name, v) for run, v in session.execute(query)]

@@ -1,0 +1,82 @@
+"""Detection routes: run now, drift history, one run, and the monitor config."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query, status
+from pydantic import BaseModel, Field
+
+from detectors import runs
+from detectors.config import MonitorConfig
+from detectors.records import RunRecord
+from driftline.api.deps import DatabaseDep
+
+router = APIRouter(tags=["detection"])
+
+
+class DetectRequest(BaseModel):
+    version: str | None = Field(None, description="Default: the model's latest version.")
+    window_end: datetime | None = Field(None, description="Default: now.")
+    window_minutes: int | None = Field(
+        None, ge=1, le=60 * 24 * 400, description="Default: the monitor's window (60)."
+    )
+
+
+class DriftHistory(BaseModel):
+    latest: RunRecord | None
+    history: list[RunRecord]
+
+
+@router.post(
+    "/v1/models/{name}/detect",
+    status_code=status.HTTP_201_CREATED,
+    summary="Run drift detection now on the latest window",
+)
+def detect_now(
+    name: str, database: DatabaseDep, request: Annotated[DetectRequest | None, Body()] = None
+) -> RunRecord:
+    request = request or DetectRequest()
+    window = timedelta(minutes=request.window_minutes) if request.window_minutes else None
+    return runs.run_detection(
+        database, name, version=request.version, window_end=request.window_end, window=window
+    )
+
+
+@router.get("/v1/models/{name}/drift", summary="Latest drift result and history, newest first")
+def drift(
+    name: str,
+    database: DatabaseDep,
+    version: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 20,
+    drifted_only: bool = False,
+) -> DriftHistory:
+    with database.read() as session:
+        history = runs.list_runs(
+            session, name, version=version, limit=limit, drifted_only=drifted_only
+        )
+    return DriftHistory(latest=history[0] if history else None, history=history)
+
+
+@router.get("/v1/runs/{run_id}", summary="One detection run with its per-feature results")
+def get_run(run_id: int, database: DatabaseDep) -> RunRecord:
+    with database.read() as session:
+        return runs.get_run(session, run_id)
+
+
+@router.get("/v1/models/{name}/versions/{version}/monitor", summary="The monitor config")
+def get_monitor(name: str, version: str, database: DatabaseDep) -> MonitorConfig:
+    with database.read() as session:
+        return runs.version_config(session, name, version)
+
+
+@router.put(
+    "/v1/models/{name}/versions/{version}/monitor",
+    summary="Set thresholds, methods, window and interval (per feature too)",
+)
+def put_monitor(
+    name: str, version: str, config: MonitorConfig, database: DatabaseDep
+) -> MonitorConfig:
+    with database.write() as session:
+        return runs.set_monitor_config(session, name, version, config)

@@ -1,0 +1,114 @@
+"""Detection through the API on both backends: run now, history, one run, monitor config."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from fastapi.testclient import TestClient
+
+from tests.helpers import FRAUD_MODEL
+
+
+def _reference(n: int = 2000) -> str:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "amount": rng.normal(100, 20, n),
+            "country": rng.choice(["DE", "FR", "US"], n),
+            "is_new": rng.random(n) < 0.3,
+            "prediction": rng.choice(["0", "1"], n),
+        }
+    ).to_csv(index=False)
+
+
+def _events(n: int, seed: int, shift: bool, when: datetime) -> list[dict[str, object]]:
+    rng = np.random.default_rng(seed)
+    countries = rng.choice(["DE", "FR", "US"], n, p=[0.1, 0.1, 0.8] if shift else None)
+    return [
+        {
+            "event_id": str(uuid.uuid4()),
+            "model": "fraud",
+            "event_time": when.isoformat(),
+            "features": {"amount": float(a), "country": str(c), "is_new": bool(b)},
+            "prediction": str(int(a > 120)),
+        }
+        for a, c, b in zip(
+            rng.normal(100 + (60 if shift else 0), 20, n),
+            countries,
+            rng.random(n) < 0.3,
+            strict=True,
+        )
+    ]
+
+
+def _setup(client: TestClient) -> None:
+    assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201
+    upload = client.post("/v1/models/fraud/versions/1/reference", content=_reference())
+    assert upload.status_code == 201, upload.text
+
+
+def test_detect_flags_the_shifted_features(client: TestClient) -> None:
+    _setup(client)
+    now = datetime.now(UTC)
+    assert (
+        client.post("/v1/events", json=_events(600, 1, False, now - timedelta(hours=3))).json()[
+            "accepted"
+        ]
+        == 600
+    )
+    client.post("/v1/events", json=_events(600, 2, True, now - timedelta(minutes=10)))
+    run = client.post("/v1/models/fraud/detect", json={}).json()
+    assert run["status"] == "ok" and run["n_events"] == 600 and run["path"] == "raw"
+    assert set(run["drifted_features"]) == {"amount", "country"}
+    assert run["dataset_drift"] is True  # amount is a key feature
+    by_name = {f["feature"]: f for f in run["features"] if not f["is_prediction"]}
+    assert by_name["amount"]["method"] == "wasserstein"  # 2000 reference rows
+    assert by_name["is_new"]["drifted"] is False and by_name["amount"]["psi_level"] == "alert"
+    assert any(f["is_prediction"] for f in run["features"])
+    assert run["reference_hash"].startswith("sha256:")
+
+    # A window over the older, normal traffic shows no drift.
+    older = client.post(
+        "/v1/models/fraud/detect",
+        json={"window_end": (now - timedelta(hours=2)).isoformat(), "window_minutes": 120},
+    ).json()
+    assert older["n_events"] == 600 and older["drifted_features"] == []
+
+    history = client.get("/v1/models/fraud/drift").json()
+    assert history["latest"]["id"] == older["id"]
+    assert [r["id"] for r in history["history"]] == [older["id"], run["id"]]
+    drifted = client.get("/v1/models/fraud/drift", params={"drifted_only": "true"}).json()
+    assert [r["id"] for r in drifted["history"]] == [run["id"]]
+    assert client.get(f"/v1/runs/{run['id']}").json() == run
+
+
+def test_insufficient_data_and_missing_reference(client: TestClient) -> None:
+    assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201
+    missing = client.post("/v1/models/fraud/detect")
+    assert missing.status_code == 404 and "upload one first" in missing.json()["detail"]
+    client.post("/v1/models/fraud/versions/1/reference", content=_reference())
+    client.post("/v1/events", json=_events(20, 3, True, datetime.now(UTC)))
+    run = client.post("/v1/models/fraud/detect").json()
+    assert run["status"] == "insufficient_data" and run["dataset_drift"] is None
+    assert run["features"] == []
+    assert client.get("/v1/runs/999999").status_code == 404
+
+
+def test_monitor_config_changes_the_verdict(client: TestClient) -> None:
+    _setup(client)
+    default = client.get("/v1/models/fraud/versions/1/monitor").json()
+    assert default["p_value"] == 0.05 and default["window"] == "PT1H"
+    config = default | {
+        "min_events": 10,
+        "features": {"amount": {"method": "psi", "threshold": 1000}},
+    }
+    assert client.put("/v1/models/fraud/versions/1/monitor", json=config).status_code == 200
+    client.post("/v1/events", json=_events(50, 4, True, datetime.now(UTC)))
+    run = client.post("/v1/models/fraud/detect").json()
+    amount = next(f for f in run["features"] if f["feature"] == "amount")
+    assert run["status"] == "ok" and amount["method"] == "psi" and not amount["drifted"]
+    bad = client.put("/v1/models/fraud/versions/1/monitor", json={"p_value": 2})
+    assert bad.status_code == 422

@@ -83,11 +83,20 @@ def _serve(settings: Settings, migrate: bool) -> None:
         )
     )
     background = None
-    if migrate and settings.kafka.bootstrap_servers:
-        background = _start_collector(settings, database)
+    scheduler = None
+    if migrate:  # `driftline up`: every background part, in this process
+        from prometheus_client import CollectorRegistry
+
+        from detectors.service import start_background
+
+        scheduler = start_background(settings, database, CollectorRegistry())
+        if settings.kafka.bootstrap_servers:
+            background = _start_collector(settings, database)
     try:
         server.run()
     finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
         if background is not None:
             collector, thread = background
             collector.stop()  # finishes and commits the batch in hand, leaves the group
@@ -98,8 +107,8 @@ def _serve(settings: Settings, migrate: bool) -> None:
 @app.command()
 def up(host: Host = None, port: Port = None) -> None:
     """Everything in one process on the configured database (embedded SQLite by default):
-    the API, and the Kafka collector when DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS is set.
-    Applies migrations first."""
+    the API, the detection scheduler, and the Kafka collector when
+    DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS is set. Applies migrations first."""
     _serve(_settings(host, port), migrate=True)
 
 
@@ -121,6 +130,20 @@ def collector() -> None:
     try:
         run(_settings())
     except (ValueError, SchemaNotCurrentError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def scheduler() -> None:
+    """The detection scheduler: runs each monitor on its interval (several may run at once;
+    each window runs exactly once)."""
+    from detectors.service import run
+    from driftline.core.errors import SchemaNotCurrentError
+
+    try:
+        run(_settings())
+    except SchemaNotCurrentError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["COLLECTOR", "MetricSpec"]
+__all__ = ["COLLECTOR", "SCHEDULER", "MetricSpec"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +66,23 @@ class COLLECTOR:
     READY = MetricSpec(
         "driftline_collector_ready", "gauge", "1 while the collector can write to the database."
     )
+
+
+class SCHEDULER:
+    RUNS = MetricSpec(
+        "driftline_scheduler_runs_total",
+        "counter",
+        "Scheduled detection runs, by outcome (ok, insufficient_data, failed).",
+        ("status",),
+    )
+    RUN_SECONDS = MetricSpec(
+        "driftline_scheduler_run_duration_seconds",
+        "histogram",
+        "Duration of one scheduled detection run.",
+    )
+    LAST_TICK = MetricSpec(
+        "driftline_scheduler_last_tick_timestamp_seconds",
+        "gauge",
+        "When the scheduler last looked for due windows (Unix time).",
+    )
+    UP = MetricSpec("driftline_scheduler_up", "gauge", "1 while the scheduler runs.")

@@ -19,6 +19,7 @@ __all__ = [
     "IngestSettings",
     "KafkaSettings",
     "ReferenceSettings",
+    "SchedulerSettings",
     "Settings",
     "load_settings",
 ]
@@ -135,6 +136,16 @@ class CollectorSettings(BaseModel):
     )
 
 
+class SchedulerSettings(BaseModel):
+    """The detection scheduler (``driftline scheduler``, and inside ``driftline up``)."""
+
+    tick_seconds: float = Field(
+        30.0, gt=0, description="How often due monitor windows are looked for."
+    )
+    metrics_host: str = Field("127.0.0.1", description="Where /metrics, /healthz, /readyz listen.")
+    metrics_port: int = Field(9103, ge=0, le=65535)
+
+
 class Settings(BaseSettings):
     """All of Driftline's settings."""
 
@@ -150,6 +161,7 @@ class Settings(BaseSettings):
     reference: ReferenceSettings = ReferenceSettings()
     kafka: KafkaSettings = KafkaSettings()
     collector: CollectorSettings = CollectorSettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
     log_level: str = Field("INFO", description="Python log level of the service.")
 
 

@@ -37,6 +37,7 @@ __all__ = [
     "MonitorSettings",
     "PredictionEvent",
     "ReferenceDataset",
+    "RunClaim",
 ]
 
 # Named constraints so migrations can drop them on every backend.
@@ -253,3 +254,15 @@ class FeatureResultRow(Base):
     out_of_range_share: Mapped[float | None] = mapped_column(Float)
     unseen_share: Mapped[float | None] = mapped_column(Float)
     unseen_examples: Mapped[list[str] | None] = mapped_column(Json)
+
+
+class RunClaim(Base):
+    """A scheduler's claim on one monitor window: the first insert wins, so among several
+    schedulers exactly one computes it. A claim older than the lease can be taken over (its
+    owner died mid-run)."""
+
+    __tablename__ = "run_claims"
+
+    schedule_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(100))
+    claimed_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -1,0 +1,120 @@
+"""``driftline scheduler``: APScheduler 3 as the clock around :func:`detectors.scheduler.tick`.
+
+One interval job looks for due windows every ``tick_seconds``; ``coalesce`` and
+``max_instances=1`` keep a slow tick from piling up. Several schedulers may run at once (for
+availability): the claim rows make each window run exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from datetime import UTC, datetime
+from types import FrameType
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from detectors.scheduler import tick
+from driftline.core.settings import Settings
+from driftline.core.storage import Database, check_at_head
+from driftline.probes import serve_probes
+from driftline.telemetry import SCHEDULER
+
+__all__ = ["SchedulerMetrics", "run", "start_background"]
+
+log = logging.getLogger(__name__)
+
+
+class SchedulerMetrics:
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self.runs = Counter(
+            SCHEDULER.RUNS.name.removesuffix("_total"),
+            SCHEDULER.RUNS.help,
+            SCHEDULER.RUNS.labels,
+            registry=registry,
+        )
+        self.run_seconds = Histogram(
+            SCHEDULER.RUN_SECONDS.name, SCHEDULER.RUN_SECONDS.help, registry=registry
+        )
+        self.last_tick = Gauge(
+            SCHEDULER.LAST_TICK.name, SCHEDULER.LAST_TICK.help, registry=registry
+        )
+        self.up = Gauge(SCHEDULER.UP.name, SCHEDULER.UP.help, registry=registry)
+
+
+def _job(database: Database, metrics: SchedulerMetrics, owner: str) -> None:
+    started = time.time()
+    try:
+        result = tick(database, owner)
+    except Exception:  # the database may be down: try again at the next tick
+        log.exception("scheduler tick failed")
+        return
+    metrics.last_tick.set(started)
+    for run in result.ran:
+        metrics.runs.labels(run.status).inc()
+        metrics.run_seconds.observe(run.duration_s)
+    if result.failed:
+        metrics.runs.labels("failed").inc(len(result.failed))
+
+
+def _configure(
+    scheduler: BaseScheduler, settings: Settings, database: Database, metrics: SchedulerMetrics
+) -> None:
+    owner = f"{socket.gethostname()}:{os.getpid()}"
+    scheduler.add_job(
+        _job,
+        IntervalTrigger(seconds=settings.scheduler.tick_seconds),
+        args=(database, metrics, owner),
+        id="detection-tick",
+        coalesce=True,
+        max_instances=1,
+        next_run_time=datetime.now(UTC),
+        misfire_grace_time=None,
+    )
+
+
+def start_background(
+    settings: Settings, database: Database, registry: CollectorRegistry
+) -> BackgroundScheduler:
+    """Inside ``driftline up``: the scheduler on a background thread; call ``shutdown()``."""
+    metrics = SchedulerMetrics(registry)
+    scheduler = BackgroundScheduler(timezone=UTC)
+    _configure(scheduler, settings, database, metrics)
+    scheduler.start()
+    metrics.up.set(1)
+    return scheduler
+
+
+def run(settings: Settings) -> None:
+    """Schedule until SIGTERM/SIGINT; a run in progress finishes first."""
+    database = Database(settings.database)
+    check_at_head(database)
+    registry = CollectorRegistry()
+    metrics = SchedulerMetrics(registry)
+    scheduler = BlockingScheduler(timezone=UTC)
+    _configure(scheduler, settings, database, metrics)
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping after the run in progress", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    probes = serve_probes(
+        settings.scheduler.metrics_host, settings.scheduler.metrics_port, registry, lambda: True
+    )
+    metrics.up.set(1)
+    try:
+        scheduler.start()  # blocks until shutdown
+    finally:
+        metrics.up.set(0)
+        probes.close()
+        database.dispose()

@@ -50,6 +50,7 @@ class RunRecord(BaseModel):
     drift_share: float | None
     dataset_drift: bool | None
     drifted_features: list[str] | None
+    performance: dict[str, float | None] | None = None
     error: str | None
     started_at: datetime
     duration_s: float

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import time
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from detectors import performance
 from detectors.config import MonitorConfig
 from detectors.drift import DatasetResult, FeatureResult, detect
 from detectors.profile import ModelProfile, build_profile
@@ -95,30 +96,52 @@ def profile_for(
     return profile
 
 
+@dataclass
+class _Window:
+    columns: dict[str, list[Any]]
+    predictions: list[Any]
+    violations: Counter[str]
+    n_events: int
+    labelled: list[tuple[Any, Any, Any]]  # (label, prediction, score)
+
+
 def _window(
     session: Session, version_id: int, start: datetime, end: datetime, names: list[str]
-) -> tuple[dict[str, list[Any]], list[Any], Counter[str], int]:
+) -> _Window:
     rows = session.execute(
         select(
             t.PredictionEvent.features,
             t.PredictionEvent.prediction,
             t.PredictionEvent.type_violations,
-        ).where(
+            t.PredictionEvent.score,
+            t.Label.label,
+        )
+        .outerjoin(t.Label, t.Label.event_id == t.PredictionEvent.event_id)
+        .where(
             t.PredictionEvent.version_id == version_id,
             t.PredictionEvent.event_time >= start,
             t.PredictionEvent.event_time < end,
         )
     ).all()
-    columns: dict[str, list[Any]] = {name: [] for name in names}
-    predictions: list[Any] = []
-    violations: Counter[str] = Counter()
-    for features, prediction, bad in rows:
+    window = _Window({name: [] for name in names}, [], Counter(), len(rows), [])
+    for features, prediction, bad, score, label in rows:
         for name in names:
-            columns[name].append(features.get(name))
-        predictions.append(prediction)
+            window.columns[name].append(features.get(name))
+        window.predictions.append(prediction)
         if bad:
-            violations.update(bad)
-    return columns, predictions, violations, len(rows)
+            window.violations.update(bad)
+        if label is not None:
+            window.labelled.append((label, prediction, score))
+    return window
+
+
+def _performance(task: str, window: _Window) -> dict[str, float | None]:
+    labels = [label for label, _, _ in window.labelled]
+    predictions = [prediction for _, prediction, _ in window.labelled]
+    if task == "regression":
+        return performance.regression(labels, predictions, window.n_events)
+    scores = [score for _, _, score in window.labelled]
+    return performance.classification(labels, predictions, scores, window.n_events)
 
 
 def _feature_row(run_id: int, result: FeatureResult, is_prediction: bool) -> t.FeatureResultRow:
@@ -158,18 +181,17 @@ def run_detection(
         end = window_end or started_at
         start = end - (window or config.window)
         names = list(profile.features)
-        columns, predictions, violations, n_events = _window(
-            session, version_row.id, start, end, names
-        )
+        window_data = _window(session, version_row.id, start, end, names)
+        n_events = window_data.n_events
         keys = frozenset(f["name"] for f in model.features if f.get("key"))
         result: DatasetResult = detect(
             profile,
-            columns,
+            window_data.columns,
             n_events,
             config,
             key_features=keys,
-            violations=violations,
-            predictions=predictions,
+            violations=window_data.violations,
+            predictions=window_data.predictions,
         )
         run = t.DetectionRun(
             model_id=model.id,
@@ -186,6 +208,7 @@ def run_detection(
             drift_share=result.drift_share if result.status == "ok" else None,
             dataset_drift=result.dataset_drift if result.status == "ok" else None,
             drifted_features=list(result.drifted_features) if result.status == "ok" else None,
+            performance=_performance(model.task, window_data),
             error=None,
             started_at=started_at,
             duration_s=time.perf_counter() - clock,
@@ -220,6 +243,7 @@ def _record(session: Session, run: t.DetectionRun, model: str, version: str) -> 
         drift_share=run.drift_share,
         dataset_drift=run.dataset_drift,
         drifted_features=run.drifted_features,
+        performance=run.performance,
         error=run.error,
         started_at=run.started_at,
         duration_s=run.duration_s,

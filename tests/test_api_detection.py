@@ -112,3 +112,29 @@ def test_monitor_config_changes_the_verdict(client: TestClient) -> None:
     assert run["status"] == "ok" and amount["method"] == "psi" and not amount["drifted"]
     bad = client.put("/v1/models/fraud/versions/1/monitor", json={"p_value": 2})
     assert bad.status_code == 422
+
+
+def test_performance_on_labelled_events(client: TestClient) -> None:
+    _setup(client)
+    now = datetime.now(UTC)
+    events = _events(400, 5, False, now - timedelta(minutes=5))
+    for i, event in enumerate(events):
+        event["score"] = 0.9 if event["prediction"] == "1" else 0.2
+        event["prediction"] = "1" if i % 4 else "0"  # 3 of 4 predicted positive
+    client.post("/v1/events", json=events)
+    labels = [
+        {"event_id": e["event_id"], "model": "fraud", "label": "1" if i % 2 else "0"}
+        for i, e in enumerate(events[:200])
+    ]  # half the events get a label
+    assert client.post("/v1/labels", json=labels).json()["accepted"] == 200
+    run = client.post("/v1/models/fraud/detect").json()
+    perf = run["performance"]
+    assert perf["label_coverage"] == 0.5 and perf["labelled_events"] == 200
+    truth = [lab["label"] for lab in labels]
+    predicted = [e["prediction"] for e in events[:200]]
+    hits = sum(t == p for t, p in zip(truth, predicted, strict=True))
+    assert perf["accuracy"] == hits / 200
+    true_positive = sum(t == p == "1" for t, p in zip(truth, predicted, strict=True))
+    assert perf["recall"] == true_positive / truth.count("1")
+    assert perf["precision"] == true_positive / predicted.count("1")
+    assert perf["roc_auc"] is not None and 0.0 <= perf["roc_auc"] <= 1.0

@@ -219,6 +219,8 @@ class DetectionRun(Base):
     drift_share: Mapped[float | None] = mapped_column(Float)
     dataset_drift: Mapped[bool | None] = mapped_column(Boolean)
     drifted_features: Mapped[list[str] | None] = mapped_column(Json)
+    # Metrics on the window's labelled events, with label_coverage (detectors.performance).
+    performance: Mapped[dict[str, float | None] | None] = mapped_column(Json)
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     duration_s: Mapped[float] = mapped_column(Float)

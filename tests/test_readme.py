@@ -62,11 +62,14 @@ def test_readme_walkthrough(live_service: int, tmp_path: Path) -> None:
         )
         assert run.returncode == 0, run.stdout + run.stderr
         outputs.append(run.stdout)
-    model, reference, ingest, page = _documents(outputs[0])
+    model, reference, ingest, page, run, drift = _documents(outputs[0])
     assert model["name"] == "fraud"
     assert reference["n_rows"] == 100_000
     assert (ingest["accepted"], ingest["rejected"]) == (10_000, 0)
     assert len(page["events"]) == 2
+    assert run["status"] == "ok" and run["n_events"] == 10_000
+    assert run["drifted_features"] == ["amount"] and run["dataset_drift"] is True
+    assert drift["latest"]["id"] == run["id"]
     bad = json.loads(outputs[1])
     assert (bad["accepted"], bad["rejected"], bad["type_violations"]) == (2, 1, 1)
     assert bad["errors"] == [

@@ -60,6 +60,14 @@ class MonitorConfig(BaseModel):
     min_events: int = Field(100, ge=1, description="Below: 'insufficient data', no verdict.")
     window: timedelta = Field(timedelta(hours=1), description="Length of the evaluated window.")
     interval: timedelta = Field(timedelta(minutes=5), description="Time between runs.")
+    segment_tags: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Tags (from events' `tags`) whose values each get their own checks.",
+    )
+    max_segment_values: int = Field(
+        20, ge=1, le=100, description="Most frequent values per tag checked; the rest are not."
+    )
     features: dict[str, FeatureOverride] = Field(default_factory=dict)
 
     def override(self, feature: str) -> FeatureOverride:

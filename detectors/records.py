@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -13,6 +14,7 @@ class FeatureRecord(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     feature: str
+    segment: str | None = None
     is_prediction: bool
     kind: str
     status: str
@@ -51,6 +53,7 @@ class RunRecord(BaseModel):
     dataset_drift: bool | None
     drifted_features: list[str] | None
     performance: dict[str, float | None] | None = None
+    segments: dict[str, Any] | None = None
     error: str | None
     started_at: datetime
     duration_s: float

@@ -103,6 +103,7 @@ class _Window:
     violations: Counter[str]
     n_events: int
     labelled: list[tuple[Any, Any, Any]]  # (label, prediction, score)
+    tags: list[dict[str, str] | None]
 
 
 def _window(
@@ -115,6 +116,7 @@ def _window(
             t.PredictionEvent.type_violations,
             t.PredictionEvent.score,
             t.Label.label,
+            t.PredictionEvent.tags,
         )
         .outerjoin(t.Label, t.Label.event_id == t.PredictionEvent.event_id)
         .where(
@@ -123,8 +125,9 @@ def _window(
             t.PredictionEvent.event_time < end,
         )
     ).all()
-    window = _Window({name: [] for name in names}, [], Counter(), len(rows), [])
-    for features, prediction, bad, score, label in rows:
+    window = _Window({name: [] for name in names}, [], Counter(), len(rows), [], [])
+    for features, prediction, bad, score, label, tags in rows:
+        window.tags.append(tags)
         for name in names:
             window.columns[name].append(features.get(name))
         window.predictions.append(prediction)
@@ -144,10 +147,26 @@ def _performance(task: str, window: _Window) -> dict[str, float | None]:
     return performance.classification(labels, predictions, scores, window.n_events)
 
 
-def _feature_row(run_id: int, result: FeatureResult, is_prediction: bool) -> t.FeatureResultRow:
+def _feature_row(
+    run_id: int, result: FeatureResult, is_prediction: bool, segment: str | None = None
+) -> t.FeatureResultRow:
     values = asdict(result)
     values["unseen_examples"] = list(values["unseen_examples"]) or None
-    return t.FeatureResultRow(run_id=run_id, is_prediction=is_prediction, **values)
+    return t.FeatureResultRow(run_id=run_id, is_prediction=is_prediction, segment=segment, **values)
+
+
+def _segments(
+    profile: ModelProfile, window: _Window, config: MonitorConfig, keys: frozenset[str]
+) -> dict[str, DatasetResult]:
+    """The same checks per value of each configured tag, for its most frequent values."""
+    out: dict[str, DatasetResult] = {}
+    for tag in config.segment_tags:
+        values = Counter(tags.get(tag) for tags in window.tags if tags and tags.get(tag))
+        for value, _ in values.most_common(config.max_segment_values):
+            rows = [i for i, tags in enumerate(window.tags) if tags and tags.get(tag) == value]
+            columns = {name: [col[i] for i in rows] for name, col in window.columns.items()}
+            out[f"{tag}={value}"] = detect(profile, columns, len(rows), config, key_features=keys)
+    return out
 
 
 def run_detection(
@@ -193,6 +212,7 @@ def run_detection(
             violations=window_data.violations,
             predictions=window_data.predictions,
         )
+        segments = _segments(profile, window_data, config, keys)
         run = t.DetectionRun(
             model_id=model.id,
             version_id=version_row.id,
@@ -209,6 +229,17 @@ def run_detection(
             dataset_drift=result.dataset_drift if result.status == "ok" else None,
             drifted_features=list(result.drifted_features) if result.status == "ok" else None,
             performance=_performance(model.task, window_data),
+            segments={
+                name: {
+                    "n_events": seg.n_events,
+                    "status": seg.status,
+                    "drift_share": seg.drift_share,
+                    "dataset_drift": seg.dataset_drift,
+                    "drifted_features": list(seg.drifted_features),
+                }
+                for name, seg in segments.items()
+            }
+            or None,
             error=None,
             started_at=started_at,
             duration_s=time.perf_counter() - clock,
@@ -218,6 +249,8 @@ def run_detection(
         session.add_all(_feature_row(run.id, r, False) for r in result.features)
         if result.prediction is not None:
             session.add(_feature_row(run.id, result.prediction, True))
+        for name, seg in segments.items():
+            session.add_all(_feature_row(run.id, r, False, name) for r in seg.features)
         session.flush()
         return _record(session, run, model.name, version_row.version)
 
@@ -244,6 +277,7 @@ def _record(session: Session, run: t.DetectionRun, model: str, version: str) -> 
         dataset_drift=run.dataset_drift,
         drifted_features=run.drifted_features,
         performance=run.performance,
+        segments=run.segments,
         error=run.error,
         started_at=run.started_at,
         duration_s=run.duration_s,

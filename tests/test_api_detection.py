@@ -138,3 +138,26 @@ def test_performance_on_labelled_events(client: TestClient) -> None:
     assert perf["recall"] == true_positive / truth.count("1")
     assert perf["precision"] == true_positive / predicted.count("1")
     assert perf["roc_auc"] is not None and 0.0 <= perf["roc_auc"] <= 1.0
+
+
+def test_segments_locate_the_drift(client: TestClient) -> None:
+    _setup(client)
+    config = client.get("/v1/models/fraud/versions/1/monitor").json()
+    config |= {"segment_tags": ["region"], "max_segment_values": 2}
+    assert client.put("/v1/models/fraud/versions/1/monitor", json=config).status_code == 200
+    when = datetime.now(UTC) - timedelta(minutes=5)
+    eu = _events(500, 6, True, when)
+    us = _events(500, 7, False, when)
+    other = _events(20, 8, False, when)
+    for batch, region in ((eu, "eu"), (us, "us"), (other, "apac")):
+        for event in batch:
+            event["tags"] = {"region": region}
+    client.post("/v1/events", json=eu + us + other)
+    run = client.post("/v1/models/fraud/detect").json()
+    assert set(run["segments"]) == {"region=eu", "region=us"}  # capped at the 2 largest
+    assert run["segments"]["region=eu"]["dataset_drift"] is True
+    assert set(run["segments"]["region=eu"]["drifted_features"]) == {"amount", "country"}
+    assert run["segments"]["region=us"]["drifted_features"] == []
+    assert run["segments"]["region=us"]["n_events"] == 500
+    segment_rows = [f for f in run["features"] if f["segment"] == "region=eu"]
+    assert {f["feature"] for f in segment_rows} == {"amount", "country", "is_new"}

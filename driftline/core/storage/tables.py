@@ -221,6 +221,8 @@ class DetectionRun(Base):
     drifted_features: Mapped[list[str] | None] = mapped_column(Json)
     # Metrics on the window's labelled events, with label_coverage (detectors.performance).
     performance: Mapped[dict[str, float | None] | None] = mapped_column(Json)
+    # Per segment ("tag=value"): n_events, status, drift_share, dataset_drift, drifted features.
+    segments: Mapped[dict[str, Any] | None] = mapped_column(Json)
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     duration_s: Mapped[float] = mapped_column(Float)
@@ -236,6 +238,8 @@ class FeatureResultRow(Base):
         ForeignKey("detection_runs.id", ondelete="CASCADE"), index=True
     )
     feature: Mapped[str] = mapped_column(String(128))
+    # "tag=value" for a segment's results, null for the whole window.
+    segment: Mapped[str | None] = mapped_column(String(400))
     is_prediction: Mapped[bool] = mapped_column(Boolean, default=False)
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16))

@@ -1,6 +1,6 @@
 # Driftline: `make demo` starts the service on the embedded default, `make test` runs every check.
 # Both work from a fresh clone on Debian with Python 3.11: they create .venv and install what
-# they need (PostgreSQL's server binaries via apt-get when missing).
+# they need (PostgreSQL's server binaries and Chromium via apt-get when missing).
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -11,7 +11,7 @@ SDK_VENV := .venv-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test test-sdk lint postgres-server clean
+.PHONY: install demo test test-sdk lint postgres-server chromium clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ postgres-server:
 		{ echo "installing PostgreSQL server binaries"; $(SUDO) apt-get update -q && \
 		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql; }
 
+# The report test renders a run's HTML report in headless Chromium (Debian's package).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+		{ echo "installing Chromium"; $(SUDO) apt-get update -q && \
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 lint: install
 	$(BIN)/ruff check . sdk
 	$(BIN)/ruff format --check . sdk
@@ -43,7 +49,7 @@ test-sdk: $(SDK_STAMP)
 	cd sdk && ../$(SDK_VENV)/bin/python -m pytest --doctest-modules driftline_sdk tests \
 		--ignore=driftline_sdk/integrations  # these import their frameworks; tested in tests/
 
-test: install postgres-server lint test-sdk
+test: install postgres-server chromium lint test-sdk
 	$(BIN)/pytest
 
 demo: install

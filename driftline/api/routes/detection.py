@@ -6,11 +6,14 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from detectors import runs
 from detectors.config import MonitorConfig
 from detectors.records import RunRecord
+from detectors.report import run_report
 from driftline.api.deps import DatabaseDep
 
 router = APIRouter(tags=["detection"])
@@ -63,6 +66,16 @@ def drift(
 def get_run(run_id: int, database: DatabaseDep) -> RunRecord:
     with database.read() as session:
         return runs.get_run(session, run_id)
+
+
+@router.get(
+    "/v1/runs/{run_id}/report",
+    summary="The run's Evidently HTML report (self-contained; rendered once, then cached)",
+    response_class=HTMLResponse,
+)
+async def get_report(run_id: int, database: DatabaseDep) -> HTMLResponse:
+    html = await run_in_threadpool(run_report, database, run_id)
+    return HTMLResponse(html)
 
 
 @router.get("/v1/models/{name}/versions/{version}/monitor", summary="The monitor config")

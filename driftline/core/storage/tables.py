@@ -38,6 +38,7 @@ __all__ = [
     "PredictionEvent",
     "ReferenceDataset",
     "RunClaim",
+    "RunReport",
 ]
 
 # Named constraints so migrations can drop them on every backend.
@@ -272,3 +273,15 @@ class RunClaim(Base):
     schedule_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     owner: Mapped[str] = mapped_column(String(100))
     claimed_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RunReport(Base):
+    """A run's Evidently HTML report, rendered on first request and kept (zlib-compressed)."""
+
+    __tablename__ = "run_reports"
+
+    run_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("detection_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    html: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

@@ -71,7 +71,6 @@ def test_readme_walkthrough(live_service: int, tmp_path: Path) -> None:
     assert run["drifted_features"] == ["amount"] and run["dataset_drift"] is True
     # The scheduler inside `driftline up` may have added a run of its own meanwhile.
     assert run["id"] in [r["id"] for r in drift["history"]]
-    assert drift["latest"]["drifted_features"] == ["amount"]
     bad = json.loads(outputs[1])
     assert (bad["accepted"], bad["rejected"], bad["type_violations"]) == (2, 1, 1)
     assert bad["errors"] == [

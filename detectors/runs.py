@@ -8,77 +8,24 @@ from __future__ import annotations
 
 import io
 import time
-from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from detectors import performance
-from detectors.config import MonitorConfig
 from detectors.drift import DatasetResult, FeatureResult, detect
+from detectors.monitors import find_version, monitor_config
 from detectors.profile import ModelProfile, build_profile
 from detectors.records import FeatureRecord, RunRecord
+from detectors.window import load_window, performance_of, segments_of
 from driftline.core.errors import NotFoundError
 from driftline.core.storage import Database
 from driftline.core.storage import tables as t
 from driftline.registry.models import load_model_row
 
-__all__ = [
-    "get_run",
-    "list_runs",
-    "monitor_config",
-    "profile_for",
-    "run_detection",
-    "set_monitor_config",
-    "version_config",
-]
-
-
-def _version(session: Session, model: t.Model, version: str | None) -> t.ModelVersion:
-    query = select(t.ModelVersion).where(t.ModelVersion.model_id == model.id)
-    if version is None:
-        found = session.scalar(query.order_by(t.ModelVersion.id.desc()).limit(1))
-    else:
-        found = session.scalar(query.where(t.ModelVersion.version == version))
-    if found is None:
-        raise NotFoundError(f"model {model.name!r} has no version {version!r}")
-    return found
-
-
-def monitor_config(session: Session, version_id: int) -> MonitorConfig:
-    stored = session.scalar(
-        select(t.MonitorSettings.config).where(t.MonitorSettings.version_id == version_id)
-    )
-    return MonitorConfig.model_validate(stored) if stored else MonitorConfig()
-
-
-def set_monitor_config(
-    session: Session, model_name: str, version: str, config: MonitorConfig
-) -> MonitorConfig:
-    model = load_model_row(session, model_name)
-    version_row = _version(session, model, version)
-    row = session.scalar(
-        select(t.MonitorSettings).where(t.MonitorSettings.version_id == version_row.id)
-    )
-    stored = config.model_dump(mode="json")
-    if row is None:
-        session.add(
-            t.MonitorSettings(
-                version_id=version_row.id, config=stored, updated_at=datetime.now(UTC)
-            )
-        )
-    else:
-        row.config, row.updated_at = stored, datetime.now(UTC)
-    return config
-
-
-def version_config(session: Session, model_name: str, version: str) -> MonitorConfig:
-    model = load_model_row(session, model_name)
-    return monitor_config(session, _version(session, model, version).id)
+__all__ = ["get_run", "list_runs", "profile_for", "run_detection"]
 
 
 def profile_for(
@@ -96,77 +43,12 @@ def profile_for(
     return profile
 
 
-@dataclass
-class _Window:
-    columns: dict[str, list[Any]]
-    predictions: list[Any]
-    violations: Counter[str]
-    n_events: int
-    labelled: list[tuple[Any, Any, Any]]  # (label, prediction, score)
-    tags: list[dict[str, str] | None]
-
-
-def _window(
-    session: Session, version_id: int, start: datetime, end: datetime, names: list[str]
-) -> _Window:
-    rows = session.execute(
-        select(
-            t.PredictionEvent.features,
-            t.PredictionEvent.prediction,
-            t.PredictionEvent.type_violations,
-            t.PredictionEvent.score,
-            t.Label.label,
-            t.PredictionEvent.tags,
-        )
-        .outerjoin(t.Label, t.Label.event_id == t.PredictionEvent.event_id)
-        .where(
-            t.PredictionEvent.version_id == version_id,
-            t.PredictionEvent.event_time >= start,
-            t.PredictionEvent.event_time < end,
-        )
-    ).all()
-    window = _Window({name: [] for name in names}, [], Counter(), len(rows), [], [])
-    for features, prediction, bad, score, label, tags in rows:
-        window.tags.append(tags)
-        for name in names:
-            window.columns[name].append(features.get(name))
-        window.predictions.append(prediction)
-        if bad:
-            window.violations.update(bad)
-        if label is not None:
-            window.labelled.append((label, prediction, score))
-    return window
-
-
-def _performance(task: str, window: _Window) -> dict[str, float | None]:
-    labels = [label for label, _, _ in window.labelled]
-    predictions = [prediction for _, prediction, _ in window.labelled]
-    if task == "regression":
-        return performance.regression(labels, predictions, window.n_events)
-    scores = [score for _, _, score in window.labelled]
-    return performance.classification(labels, predictions, scores, window.n_events)
-
-
 def _feature_row(
     run_id: int, result: FeatureResult, is_prediction: bool, segment: str | None = None
 ) -> t.FeatureResultRow:
     values = asdict(result)
     values["unseen_examples"] = list(values["unseen_examples"]) or None
     return t.FeatureResultRow(run_id=run_id, is_prediction=is_prediction, segment=segment, **values)
-
-
-def _segments(
-    profile: ModelProfile, window: _Window, config: MonitorConfig, keys: frozenset[str]
-) -> dict[str, DatasetResult]:
-    """The same checks per value of each configured tag, for its most frequent values."""
-    out: dict[str, DatasetResult] = {}
-    for tag in config.segment_tags:
-        values = Counter(tags.get(tag) for tags in window.tags if tags and tags.get(tag))
-        for value, _ in values.most_common(config.max_segment_values):
-            rows = [i for i, tags in enumerate(window.tags) if tags and tags.get(tag) == value]
-            columns = {name: [col[i] for i in rows] for name, col in window.columns.items()}
-            out[f"{tag}={value}"] = detect(profile, columns, len(rows), config, key_features=keys)
-    return out
 
 
 def run_detection(
@@ -183,7 +65,7 @@ def run_detection(
     started_at, clock = datetime.now(UTC), time.perf_counter()
     with database.write() as session:
         model = load_model_row(session, model_name)
-        version_row = _version(session, model, version)
+        version_row = find_version(session, model, version)
         reference = session.scalar(
             select(t.ReferenceDataset)
             .where(t.ReferenceDataset.version_id == version_row.id)
@@ -200,7 +82,7 @@ def run_detection(
         end = window_end or started_at
         start = end - (window or config.window)
         names = list(profile.features)
-        window_data = _window(session, version_row.id, start, end, names)
+        window_data = load_window(session, version_row.id, start, end, names)
         n_events = window_data.n_events
         keys = frozenset(f["name"] for f in model.features if f.get("key"))
         result: DatasetResult = detect(
@@ -212,7 +94,7 @@ def run_detection(
             violations=window_data.violations,
             predictions=window_data.predictions,
         )
-        segments = _segments(profile, window_data, config, keys)
+        segments = segments_of(profile, window_data, config, keys)
         run = t.DetectionRun(
             model_id=model.id,
             version_id=version_row.id,
@@ -228,7 +110,7 @@ def run_detection(
             drift_share=result.drift_share if result.status == "ok" else None,
             dataset_drift=result.dataset_drift if result.status == "ok" else None,
             drifted_features=list(result.drifted_features) if result.status == "ok" else None,
-            performance=_performance(model.task, window_data),
+            performance=performance_of(model.task, window_data),
             segments={
                 name: {
                     "n_events": seg.n_events,

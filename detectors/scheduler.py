@@ -16,8 +16,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from detectors.config import MonitorConfig
+from detectors.monitors import monitor_config
 from detectors.records import RunRecord
-from detectors.runs import monitor_config, run_detection
+from detectors.runs import run_detection
 from driftline.core.storage import Database
 from driftline.core.storage import tables as t
 from driftline.core.storage.upsert import insert_ignore

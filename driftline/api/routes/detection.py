@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from detectors import runs
+from detectors import monitors, runs
 from detectors.config import MonitorConfig
 from detectors.records import RunRecord
 from detectors.report import run_report
@@ -81,7 +81,7 @@ async def get_report(run_id: int, database: DatabaseDep) -> HTMLResponse:
 @router.get("/v1/models/{name}/versions/{version}/monitor", summary="The monitor config")
 def get_monitor(name: str, version: str, database: DatabaseDep) -> MonitorConfig:
     with database.read() as session:
-        return runs.version_config(session, name, version)
+        return monitors.version_config(session, name, version)
 
 
 @router.put(
@@ -92,4 +92,4 @@ def put_monitor(
     name: str, version: str, config: MonitorConfig, database: DatabaseDep
 ) -> MonitorConfig:
     with database.write() as session:
-        return runs.set_monitor_config(session, name, version, config)
+        return monitors.set_monitor_config(session, name, version, config)

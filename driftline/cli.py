@@ -54,7 +54,9 @@ def _start_collector(settings: Settings, database: Database) -> tuple[Collector,
     return collector, thread
 
 
-def _serve(settings: Settings, migrate: bool) -> None:
+def _serve(settings: Settings, all_in_one: bool) -> None:
+    """The API; with ``all_in_one`` (`driftline up`) also migrations first and every
+    background part in this process."""
     import uvicorn
 
     from driftline.api.app import create_app
@@ -62,7 +64,7 @@ def _serve(settings: Settings, migrate: bool) -> None:
     from driftline.core.storage import Database, check_at_head, upgrade
 
     database = Database(settings.database)
-    if migrate:
+    if all_in_one:
         upgrade(database)
     try:
         check_at_head(database)
@@ -84,7 +86,7 @@ def _serve(settings: Settings, migrate: bool) -> None:
     )
     background = None
     scheduler = None
-    if migrate:  # `driftline up`: every background part, in this process
+    if all_in_one:
         from prometheus_client import CollectorRegistry
 
         from detectors.service import start_background
@@ -109,13 +111,13 @@ def up(host: Host = None, port: Port = None) -> None:
     """Everything in one process on the configured database (embedded SQLite by default):
     the API, the detection scheduler, and the Kafka collector when
     DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS is set. Applies migrations first."""
-    _serve(_settings(host, port), migrate=True)
+    _serve(_settings(host, port), all_in_one=True)
 
 
 @app.command()
 def api(host: Host = None, port: Port = None) -> None:
     """The HTTP API alone; the schema must already be migrated (`driftline db upgrade`)."""
-    _serve(_settings(host, port), migrate=False)
+    _serve(_settings(host, port), all_in_one=False)
 
 
 @app.command()

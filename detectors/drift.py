@@ -6,6 +6,7 @@ is costly on large samples, and large references use distances instead (see ``co
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -111,7 +112,31 @@ def _numeric(profile: FeatureProfile, values: np.ndarray, method: str) -> dict[s
     return out
 
 
-def _categorical(profile: FeatureProfile, values: list[str], method: str) -> dict[str, Any]:
+def _present(profile: FeatureProfile, column: Sequence[Any]) -> np.ndarray | Counter[str]:
+    """The window's non-missing values, counted in C rather than looped over in Python:
+    numeric as a float array (``None`` becomes NaN and is dropped), categorical as counts."""
+    if profile.numeric is not None:
+        try:
+            values = np.asarray(column, dtype=np.float64)
+        except (TypeError, ValueError):  # a stray non-number: keep the numbers
+            values = np.asarray(
+                [v for v in column if isinstance(v, int | float) and not isinstance(v, bool)],
+                dtype=np.float64,
+            )
+        return values[np.isfinite(values)]
+    if isinstance(column, np.ndarray) and column.dtype.kind in "USb":
+        keys, tallies = np.unique(column, return_counts=True)  # sorts once, in C
+        raw: Counter[Any] = Counter(dict(zip(keys.tolist(), tallies.tolist(), strict=True)))
+    else:
+        raw = Counter(column)  # hashing in C; missing values are dropped below
+    counts: Counter[str] = Counter()
+    for value, n in raw.items():
+        if value is not None and value == value:  # value == value drops NaN
+            counts[_category(value)] += int(n)  # one call per distinct value, not per event
+    return counts
+
+
+def _categorical(profile: FeatureProfile, values: Counter[str], method: str) -> dict[str, Any]:
     ref = profile.categorical
     assert ref is not None
     drift = ref.compare(values)
@@ -144,19 +169,20 @@ def _feature(
 ) -> FeatureResult:
     method = _method(profile, config)
     threshold = _threshold(method, profile.name, config)
-    present = [v for v in column if v is not None and v == v]  # v == v drops NaN
+    present = _present(profile, column)
+    size = int(present.size) if isinstance(present, np.ndarray) else sum(present.values())
     base: dict[str, Any] = dict(
         feature=profile.name,
         kind=profile.kind,
         method=method,
         threshold=threshold,
         reference_size=profile.size,
-        current_size=len(present),
-        missing_rate=1 - len(present) / n_events if n_events else 0.0,
+        current_size=size,
+        missing_rate=1 - size / n_events if n_events else 0.0,
         reference_missing_rate=profile.missing_rate,
         type_violation_rate=violations / n_events if n_events else 0.0,
     )
-    if not present:
+    if not size:
         return FeatureResult(
             status="no_data",
             statistic=None,
@@ -168,10 +194,10 @@ def _feature(
             psi_level="ok",
             **base,
         )
-    if profile.numeric is not None:
-        measured = _numeric(profile, np.asarray(present, dtype=np.float64), method)
+    if isinstance(present, np.ndarray):
+        measured = _numeric(profile, present, method)
     else:
-        measured = _categorical(profile, [_category(v) for v in present], method)
+        measured = _categorical(profile, present, method)
     statistic, p = measured.pop("statistic"), measured.pop("p_value", None)
     effect = measured.pop("effect_size", None)
     if p is not None:
@@ -230,6 +256,7 @@ def detect(
     if n_events < config.min_events:
         return DatasetResult(status="insufficient_data", n_events=n_events)
     violations = violations or {}
+
     results = _adjust(
         [
             _feature(p, columns.get(name, ()), n_events, violations.get(name, 0), config)

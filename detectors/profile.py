@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,13 +58,15 @@ def _feature(name: str, kind: str, column: pd.Series, n_bins: int) -> FeaturePro
         return FeatureProfile(
             name, kind, values.size, missing, numeric=NumericReference(values, n_bins=n_bins)
         )
-    counts = present.map(_category).value_counts()
+    counts: dict[Hashable, int] = {}
+    for value, n in present.value_counts().items():  # map distinct values, not every row
+        counts[_category(value)] = counts.get(_category(value), 0) + int(n)
     return FeatureProfile(
         name,
         kind,
-        int(counts.sum()),
+        sum(counts.values()),
         missing,
-        categorical=CategoricalReference.from_counts(counts.to_dict()),
+        categorical=CategoricalReference.from_counts(counts),
     )
 
 

@@ -21,6 +21,7 @@ exact KS p-value. Alibi Detect and NannyML live in their own virtualenv, ``.venv
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -50,6 +51,15 @@ CASES = {
     "alibi": ("Alibi Detect KSDrift + ChiSquareDrift", True),
     "nannyml": ("NannyML UnivariateDriftCalculator", True),
 }
+
+
+def source_digest() -> str:
+    """sha256 of the detectors package's sources: which code a result belongs to."""
+    sha = hashlib.sha256()
+    for path in sorted((ROOT / "detectors").rglob("*.py")):
+        sha.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return sha.hexdigest()[:12]
+
 
 VERSIONS = {
     MAIN_PYTHON: ["numpy", "scipy", "pandas", "evidently"],
@@ -176,7 +186,8 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown size or case: {', '.join(unknown)}")
 
-    print(f"python: {sys.version.split()[0]}, {os.cpu_count()} cores")
+    source = source_digest()
+    print(f"python: {sys.version.split()[0]}, {os.cpu_count()} cores; detectors sources {source}")
     for python, packages in VERSIONS.items():
         print(f"{python.relative_to(ROOT)}: {_versions(python, packages)}")
     for size in sizes:
@@ -211,6 +222,8 @@ def main() -> None:
             f"{results[0].get('baseline_mb', 0):,.0f} MB peak RSS for the first case",
             flush=True,
         )
+    if source_digest() != source:
+        print("\nWARNING: detectors/ changed during the run; the tables mix two versions.")
 
 
 if __name__ == "__main__":

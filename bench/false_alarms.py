@@ -25,6 +25,7 @@ Windows run in two worker processes (the machine has two cores).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import sys
 import time
@@ -42,11 +43,21 @@ from detectors.config import MonitorConfig
 from detectors.drift import detect
 from detectors.profile import build_profile
 
+ROOT = Path(__file__).resolve().parents[1]
 SIZES = {"1k": 1_000, "10k": 10_000, "100k": 100_000, "1M": 1_000_000}
 LARGE = 1_000_000  # from this size on, only the features in FEW are checked
 FEW = ("num_normal", "num_age", "cat_binary", "cat_ten")
 TEN_SHARES = np.array([0.35, 0.2, 0.12, 0.1, 0.08, 0.06, 0.04, 0.04, 0.007, 0.003])
 TEN_SHARES = TEN_SHARES / TEN_SHARES.sum()
+
+
+def source_digest() -> str:
+    """sha256 of the detectors package's sources: which code a result belongs to."""
+    sha = hashlib.sha256()
+    for path in sorted((ROOT / "detectors").rglob("*.py")):
+        sha.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return sha.hexdigest()[:12]
+
 
 Draw = Callable[[np.random.Generator, int], np.ndarray]
 
@@ -156,6 +167,7 @@ def main() -> None:
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     per_feature: dict[str, dict[str, float]] = {}
+    source = source_digest()
     started = time.monotonic()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         for index, size in enumerate(sizes):
@@ -204,7 +216,7 @@ def main() -> None:
 
     print(
         f"False alarms without drift: {args.windows} seeded windows per size, reference as large "
-        f"as the window (seed {args.seed})\n"
+        f"as the window (seed {args.seed}); detectors sources {source}\n"
     )
     print("\n".join(summary))
     print("\nShare of windows in which each feature was flagged:\n")
@@ -215,6 +227,8 @@ def main() -> None:
         cells = [f"{per_feature[c][name]:.1%}" if name in per_feature[c] else "-" for c in columns]
         print(f"| {name} | " + " | ".join(cells) + " |")
     print(f"\ntotal {time.monotonic() - started:.0f} s")
+    if source_digest() != source:
+        print("WARNING: detectors/ changed during the run; windows mix two versions.")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,8 @@
     .venv/bin/python bench/peers/profile_driftline.py [--rows 100000 --features 50]
 
 Uses the same synthetic data as ``bench/detectors_vs_peers.py`` (generated if missing). Prints
-the wall time of each call without the profiler, the top functions by own time under cProfile,
-and, without the profiler, what the per-value Python steps of ``detect`` cost on one column
-next to a vectorised equivalent (for comparison only; nothing here changes ``detectors``).
+the wall time of each call without the profiler (best of 5, after a warm-up call) and the top
+functions by own time under cProfile.
 """
 
 from __future__ import annotations
@@ -22,14 +21,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np
-import pandas as pd
 import synth
 from worker import Inputs
 
 from detectors.config import MonitorConfig
 from detectors.drift import detect
-from detectors.profile import _category, build_profile
+from detectors.profile import build_profile
 
 
 def _best(call: Callable[[], object], repeats: int = 5) -> float:
@@ -76,31 +73,6 @@ def main() -> None:
         profiler.runcall(call)
         print(f"\ncProfile of {name}, top {args.top} by own time:")
         print(_top(profiler, args.top))
-
-    numeric, labels = current[inputs.numeric[0]], current[inputs.categorical[0]]
-    ref_labels = reference[inputs.categorical[0]]
-    steps = [
-        (
-            "numeric: [v for v in column if v is not None and v == v] + np.asarray",
-            lambda: np.asarray([v for v in numeric if v is not None and v == v], dtype=np.float64),
-            lambda: numeric[~np.isnan(numeric)],
-        ),
-        (
-            "categorical: [_category(v) for v in present] (detect)",
-            lambda: [_category(v) for v in labels if v is not None and v == v],
-            lambda: pd.Series(labels).dropna().value_counts(),
-        ),
-        (
-            "categorical: Series.map(_category).value_counts() (build_profile)",
-            lambda: ref_labels.dropna().map(_category).value_counts(),
-            lambda: ref_labels.dropna().value_counts(),
-        ),
-    ]
-    print(f"\nPer-value Python steps on one column of {inputs.rows:,} values (best of 5):")
-    print("| step | as in detectors | vectorised equivalent |")
-    print("| --- | --- | --- |")
-    for label, slow, fast in steps:
-        print(f"| {label} | {_best(slow) * 1e3:.1f} ms | {_best(fast) * 1e3:.1f} ms |")
 
 
 if __name__ == "__main__":

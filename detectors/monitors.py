@@ -8,22 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detectors.config import MonitorConfig
-from driftline.core.errors import NotFoundError
 from driftline.core.storage import tables as t
-from driftline.registry.models import load_model_row
+from driftline.registry.models import find_version, load_model_row
 
-__all__ = ["find_version", "monitor_config", "set_monitor_config", "version_config"]
-
-
-def find_version(session: Session, model: t.Model, version: str | None) -> t.ModelVersion:
-    query = select(t.ModelVersion).where(t.ModelVersion.model_id == model.id)
-    if version is None:
-        found = session.scalar(query.order_by(t.ModelVersion.id.desc()).limit(1))
-    else:
-        found = session.scalar(query.where(t.ModelVersion.version == version))
-    if found is None:
-        raise NotFoundError(f"model {model.name!r} has no version {version!r}")
-    return found
+__all__ = ["monitor_config", "set_monitor_config", "version_config"]
 
 
 def monitor_config(session: Session, version_id: int) -> MonitorConfig:

@@ -16,14 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from detectors.drift import DatasetResult, FeatureResult, detect
-from detectors.monitors import find_version, monitor_config
+from detectors.monitors import monitor_config
 from detectors.profile import ModelProfile, build_profile
 from detectors.records import FeatureRecord, RunRecord
 from detectors.window import load_window, performance_of, segments_of
 from driftline.core.errors import NotFoundError
 from driftline.core.storage import Database
 from driftline.core.storage import tables as t
-from driftline.registry.models import load_model_row
+from driftline.registry.models import find_version, load_model_row
 
 __all__ = ["get_run", "list_runs", "profile_for", "run_detection"]
 

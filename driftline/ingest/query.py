@@ -9,9 +9,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from driftline.core.errors import NotFoundError
 from driftline.core.storage import tables as t
-from driftline.registry.models import load_model_row
+from driftline.registry.models import find_version, load_model_row
 
 __all__ = ["EventPage", "StoredEvent", "list_events"]
 
@@ -56,13 +55,7 @@ def list_events(
         .limit(limit + 1)
     )
     if version is not None:
-        version_id = session.scalar(
-            select(t.ModelVersion.id).where(
-                t.ModelVersion.model_id == model_row.id, t.ModelVersion.version == version
-            )
-        )
-        if version_id is None:
-            raise NotFoundError(f"model {model!r} has no version {version!r}")
+        version_id = find_version(session, model_row, version).id
         query = query.where(t.PredictionEvent.version_id == version_id)
     if before is not None:
         query = query.where(t.PredictionEvent.id < before)

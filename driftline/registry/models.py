@@ -19,6 +19,7 @@ __all__ = [
     "create_version",
     "delete_model",
     "ensure_version",
+    "find_version",
     "get_model",
     "list_models",
     "load_model_row",
@@ -31,6 +32,18 @@ def load_model_row(session: Session, name: str) -> t.Model:
     if row is None:
         raise NotFoundError(f"model {name!r} is not registered")
     return row
+
+
+def find_version(session: Session, model: t.Model, version: str | None) -> t.ModelVersion:
+    """The model's version named ``version``; ``None`` means the latest registered one."""
+    query = select(t.ModelVersion).where(t.ModelVersion.model_id == model.id)
+    if version is None:
+        found = session.scalar(query.order_by(t.ModelVersion.id.desc()).limit(1))
+    else:
+        found = session.scalar(query.where(t.ModelVersion.version == version))
+    if found is None:
+        raise NotFoundError(f"model {model.name!r} has no version {version!r}")
+    return found
 
 
 def _versions(session: Session, model_ids: Iterable[int]) -> dict[int, list[VersionRecord]]:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from driftline.core.errors import NotFoundError
 from driftline.core.storage import tables as t
-from driftline.registry.models import load_model_row
+from driftline.registry.models import find_version, load_model_row
 from driftline.registry.records import ReferenceRecord
 
 __all__ = [
@@ -36,14 +36,7 @@ def content_hash(frame: pd.DataFrame) -> str:
 
 def _version_row(session: Session, model: str, version: str) -> tuple[t.Model, t.ModelVersion]:
     model_row = load_model_row(session, model)
-    row = session.scalar(
-        select(t.ModelVersion).where(
-            t.ModelVersion.model_id == model_row.id, t.ModelVersion.version == version
-        )
-    )
-    if row is None:
-        raise NotFoundError(f"model {model!r} has no version {version!r}")
-    return model_row, row
+    return model_row, find_version(session, model_row, version)
 
 
 def _current_ids(session: Session, version_ids: list[int]) -> set[int]:

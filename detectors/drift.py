@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from detectors.config import P_VALUE_METHODS, MonitorConfig
-from detectors.profile import FeatureProfile, ModelProfile, _category
+from detectors.profile import FeatureProfile, ModelProfile, category_label
 from detectors.statistics import benjamini_hochberg, chi_square_test, divergence
 from detectors.statistics.binning import sorted_bin_counts
 from detectors.statistics.ecdf import MIN_STD, ecdf_distances
@@ -132,7 +132,7 @@ def _present(profile: FeatureProfile, column: Sequence[Any]) -> np.ndarray | Cou
     counts: Counter[str] = Counter()
     for value, n in raw.items():
         if value is not None and value == value:  # value == value drops NaN
-            counts[_category(value)] += int(n)  # one call per distinct value, not per event
+            counts[category_label(value)] += int(n)  # one call per distinct value, not per event
     return counts
 
 

@@ -18,7 +18,7 @@ import pandas as pd
 
 from detectors.statistics import CategoricalReference, NumericReference
 
-__all__ = ["FeatureProfile", "ModelProfile", "build_profile"]
+__all__ = ["FeatureProfile", "ModelProfile", "build_profile", "category_label"]
 
 NUMERIC, CATEGORICAL, BOOLEAN = "numeric", "categorical", "boolean"
 
@@ -41,7 +41,8 @@ class FeatureProfile:
         return float(self.numeric.sorted_values[-1]) if self.numeric is not None else None
 
 
-def _category(value: Any) -> str:
+def category_label(value: Any) -> str:
+    """How a categorical or boolean value is compared: its text, booleans as true/false."""
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
     return str(value)
@@ -60,7 +61,8 @@ def _feature(name: str, kind: str, column: pd.Series, n_bins: int) -> FeaturePro
         )
     counts: dict[Hashable, int] = {}
     for value, n in present.value_counts().items():  # map distinct values, not every row
-        counts[_category(value)] = counts.get(_category(value), 0) + int(n)
+        label = category_label(value)
+        counts[label] = counts.get(label, 0) + int(n)
     return FeatureProfile(
         name,
         kind,

@@ -44,7 +44,7 @@ __all__ = [
     "parse_event",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 MAX_STRING_BYTES = 1024
 MAX_EVENT_BYTES = 64 * 1024
 MAX_TAGS = 20
@@ -113,7 +113,7 @@ def _check_string(value: object, where: str) -> None:
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[1] = Field(1, description="Version of this contract.")
+    schema_version: Literal[1] = Field(SCHEMA_VERSION, description="Version of this contract.")
     event_id: EventId = Field(description="Client-generated unique id (UUIDv7 from the SDK).")
     model: ModelName = Field(description="Name of a registered model.")
     event_time: datetime | None = Field(

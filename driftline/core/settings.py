@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
+    "AlertingSettings",
     "ApiSettings",
     "CollectorSettings",
     "DatabaseSettings",
@@ -146,6 +147,29 @@ class SchedulerSettings(BaseModel):
     metrics_port: int = Field(9103, ge=0, le=65535)
 
 
+class AlertingSettings(BaseModel):
+    """Alert evaluation and notification grouping (as in Prometheus Alertmanager)."""
+
+    evaluate_seconds: float = Field(
+        5.0, gt=0, description="How often new runs are evaluated and due notifications sent."
+    )
+    group_wait_s: float = Field(
+        30.0, ge=0, description="Wait before a new group's first notification, to batch alerts."
+    )
+    group_interval_s: float = Field(
+        300.0, ge=0, description="Wait before notifying a change to an already notified group."
+    )
+    repeat_interval_s: float = Field(
+        4 * 3600.0, gt=0, description="Resend a still-firing, unacknowledged group after this."
+    )
+    no_data_minutes: float = Field(
+        30.0, gt=0, description="Default of the 'no data' rule created with each model."
+    )
+    grafana_url: str | None = Field(
+        None, description="Grafana base URL, for dashboard links in notifications."
+    )
+
+
 class Settings(BaseSettings):
     """All of Driftline's settings."""
 
@@ -162,6 +186,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     collector: CollectorSettings = CollectorSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    alerting: AlertingSettings = AlertingSettings()
     log_level: str = Field("INFO", description="Python log level of the service.")
 
 

@@ -11,12 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "AuthenticationError",
     "ConflictError",
     "DriftlineError",
     "FieldProblem",
+    "ForbiddenError",
     "InvalidInputError",
     "NotFoundError",
     "PayloadTooLargeError",
+    "RateLimitedError",
     "SchemaNotCurrentError",
     "UnavailableError",
 ]
@@ -60,3 +63,19 @@ class UnavailableError(DriftlineError, ConnectionError):
 
 class SchemaNotCurrentError(UnavailableError):
     """The database schema is not at the revision this code expects."""
+
+
+class AuthenticationError(DriftlineError, PermissionError):
+    """No credentials, or credentials that match no active API key."""
+
+
+class ForbiddenError(DriftlineError, PermissionError):
+    """Valid credentials that do not grant what was asked (scope, model)."""
+
+
+class RateLimitedError(DriftlineError, RuntimeError):
+    """Too many requests with one key; ``retry_after`` seconds until the next is allowed."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

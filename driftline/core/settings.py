@@ -12,6 +12,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from driftline.core.security_settings import AuthSettings, RateLimitSettings
+from driftline.core.webhook_settings import WebhookSettings
+
 __all__ = [
     "AlertingSettings",
     "ApiSettings",
@@ -58,7 +61,7 @@ class IngestSettings(BaseModel):
     """Limits of ``POST /v1/events`` and ``POST /v1/labels``."""
 
     max_batch_events: int = Field(10_000, ge=1, description="Events per request.")
-    max_request_bytes: int = Field(32 * MiB, ge=1024, description="Body size of one request.")
+    max_request_bytes: int = Field(10 * MiB, ge=1024, description="Body size of one request.")
 
 
 class ReferenceSettings(BaseModel):
@@ -97,7 +100,7 @@ class KafkaSettings(BaseModel):
         1024 * 1024, ge=1024, description="Larger messages are dead-lettered unread."
     )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: str | None = Field(None, description="PLAIN, SCRAM-SHA-256, SCRAM-SHA-512")
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_plain_username: str | None = None
     sasl_plain_password: SecretStr | None = None
     ssl_cafile: str | None = None
@@ -188,6 +191,21 @@ class Settings(BaseSettings):
     scheduler: SchedulerSettings = SchedulerSettings()
     alerting: AlertingSettings = AlertingSettings()
     log_level: str = Field("INFO", description="Python log level of the service.")
+    auth: AuthSettings = AuthSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
+    bootstrap_admin_key: SecretStr | None = Field(
+        None, description="The first admin key, stored when the database has no key yet."
+    )
+    webhooks: WebhookSettings = WebhookSettings()
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s), comma-separated, newest first, encrypting webhook secrets; "
+        "unset: secret_key_file. Replicas must share it.",
+    )
+    secret_key_file: str = Field(
+        ".driftline/secret.key",
+        description="Key file created (mode 0600) on first use when secret_key is unset.",
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

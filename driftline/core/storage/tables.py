@@ -31,6 +31,7 @@ __all__ = [
     "AlertCursor",
     "AlertRule",
     "AlertTransition",
+    "ApiKey",
     "Base",
     "DeadLetter",
     "DetectionRun",
@@ -463,3 +464,23 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     latency_s: Mapped[float] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class ApiKey(Base):
+    """An API key: only a SHA-256 of the key is stored, found by its public ``prefix``.
+
+    The keys are 32 random bytes, so a fast hash is enough (nothing to brute-force); ``models``
+    restricts an ingest key to writing those models' events; null means any model.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(Json)
+    models: Mapped[list[str] | None] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)

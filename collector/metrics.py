@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from driftline.telemetry import COLLECTOR, MetricSpec
+from driftline.telemetry import COLLECTOR, DEAD_LETTER_REASONS, MetricSpec
 
 __all__ = ["CollectorMetrics"]
 
@@ -24,6 +24,8 @@ class CollectorMetrics:
         self.messages = _counter(COLLECTOR.MESSAGES, registry)
         self.events = _counter(COLLECTOR.EVENTS, registry)
         self.dead_letters = _counter(COLLECTOR.DEAD_LETTERS, registry)
+        for reason in DEAD_LETTER_REASONS:  # zeros from the start, so rate() has a series
+            self.dead_letters.labels(reason)
         self.db_retries = _counter(COLLECTOR.DB_RETRIES, registry)
         self.batch_seconds = Histogram(
             COLLECTOR.BATCH_SECONDS.name,

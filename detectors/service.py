@@ -25,7 +25,7 @@ from detectors.scheduler import tick
 from driftline.core.settings import Settings
 from driftline.core.storage import Database, check_at_head
 from driftline.probes import serve_probes
-from driftline.telemetry import SCHEDULER
+from driftline.telemetry import RUN_STATUSES, SCHEDULER
 
 __all__ = ["SchedulerMetrics", "run", "start_background"]
 
@@ -41,6 +41,8 @@ class SchedulerMetrics:
             SCHEDULER.RUNS.labels,
             registry=registry,
         )
+        for status in RUN_STATUSES:  # zeros from the start, so failure alerts have a series
+            self.runs.labels(status)
         self.run_seconds = Histogram(
             SCHEDULER.RUN_SECONDS.name, SCHEDULER.RUN_SECONDS.help, registry=registry
         )

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:  # annotations only: each command imports what it runs
+    from prometheus_client import CollectorRegistry
+
     from collector.loop import Collector
     from driftline.core.settings import Settings
     from driftline.core.storage import Database
@@ -39,13 +41,13 @@ def _settings(host: str | None = None, port: int | None = None) -> Settings:
     return settings
 
 
-def _start_collector(settings: Settings, database: Database) -> tuple[Collector, threading.Thread]:
+def _start_collector(
+    settings: Settings, database: Database, registry: CollectorRegistry
+) -> tuple[Collector, threading.Thread]:
     """Inside `driftline up`: the Kafka collector in a thread, when Kafka is configured."""
-    from prometheus_client import CollectorRegistry
-
     from collector.run import build
 
-    collector = build(settings, database, CollectorRegistry())
+    collector = build(settings, database, registry)
     thread = threading.Thread(target=collector.run, name="collector", daemon=True)
     thread.start()
     typer.echo(
@@ -58,6 +60,7 @@ def _serve(settings: Settings, all_in_one: bool) -> None:
     """The API; with ``all_in_one`` (`driftline up`) also migrations first and every
     background part in this process."""
     import uvicorn
+    from prometheus_client import CollectorRegistry
 
     from driftline.api.app import create_app
     from driftline.core.errors import SchemaNotCurrentError
@@ -76,9 +79,12 @@ def _serve(settings: Settings, all_in_one: bool) -> None:
         f"Driftline API at {url} (docs: {url}/docs), "
         f"database {database.url.render_as_string(hide_password=True)}"
     )
+    # Under `driftline up` the scheduler and the collector register their process metrics here
+    # too, so the API's /metrics serves all of them on one port.
+    registry = CollectorRegistry()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(settings, database),
+            create_app(settings, database, registry),
             host=settings.api.host,
             port=settings.api.port,
             log_level=settings.log_level.lower(),
@@ -87,13 +93,11 @@ def _serve(settings: Settings, all_in_one: bool) -> None:
     background = None
     scheduler = None
     if all_in_one:
-        from prometheus_client import CollectorRegistry
-
         from detectors.service import start_background
 
-        scheduler = start_background(settings, database, CollectorRegistry())
+        scheduler = start_background(settings, database, registry)
         if settings.kafka.bootstrap_servers:
-            background = _start_collector(settings, database)
+            background = _start_collector(settings, database, registry)
     try:
         server.run()
     finally:

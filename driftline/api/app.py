@@ -6,18 +6,25 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
 
 import driftline
 from driftline.api.errors import install_error_handlers
 from driftline.api.routes import detection, events, health, models, references
+from driftline.api.routes.metrics import install_metrics
 from driftline.core.settings import Settings
 from driftline.core.storage import Database, check_at_head
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
-    """The API for ``settings``; pass ``database`` to share one handle with other parts.
+def create_app(
+    settings: Settings,
+    database: Database | None = None,
+    metrics_registry: CollectorRegistry | None = None,
+) -> FastAPI:
+    """The API for ``settings``; pass ``database`` to share one handle with other parts, and
+    ``metrics_registry`` to serve other parts' process metrics on ``/metrics`` too.
 
     Start-up refuses a database whose schema is not at the head revision, naming the command
     that fixes it.
@@ -45,4 +52,5 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (health, models, references, events, detection):
         app.include_router(module.router)
+    install_metrics(app, metrics_registry)
     return app

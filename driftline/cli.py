@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -22,6 +23,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+dashboards_app = typer.Typer(help="Grafana dashboards built from code.", no_args_is_help=True)
+app.add_typer(dashboards_app, name="dashboards")
 
 Host = Annotated[str | None, typer.Option(help="Listen address [default: DRIFTLINE_API__HOST]")]
 Port = Annotated[int | None, typer.Option(help="Listen port [default: DRIFTLINE_API__PORT]")]
@@ -184,6 +187,32 @@ def db_current() -> None:
 
     database = Database(_settings().database)
     typer.echo(f"current: {current_revision(database) or 'empty'}\nhead:    {head_revision()}")
+
+
+@dashboards_app.command("build")
+def dashboards_build(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only fail when the committed JSON is stale.")
+    ] = False,
+    out: Annotated[Path, typer.Option(help="Where the JSON files go.")] = Path(
+        "grafana/dashboards"
+    ),
+) -> None:
+    """Write the dashboards (Python in dashboards/) as Grafana JSON, or check them."""
+    from dashboards.build import check as check_files
+    from dashboards.build import write
+
+    if check:
+        problems = check_files(out)
+        for problem in problems:
+            typer.echo(f"stale: {problem}", err=True)
+        if problems:
+            typer.echo("run `driftline dashboards build` and commit the result", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"dashboards in {out} are current")
+        return
+    for path in write(out):
+        typer.echo(f"wrote {path}")
 
 
 @app.command()

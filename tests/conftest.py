@@ -19,10 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from driftline.api.app import create_app
+from driftline.core.security_settings import RateLimitSettings
 from driftline.core.settings import DatabaseSettings, Settings
 from driftline.core.storage import Database, upgrade
 from driftline.core.storage.tables import Base
 from tests.support import postgres
+from tests.support.keys import TEST_ADMIN_KEY, add_key, bearer
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -99,12 +101,17 @@ def database(database_url: str, backend: str) -> Iterator[Database]:
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return Settings(database=DatabaseSettings(url=database_url))
+    # Rate limits (on by default with PostgreSQL) are tested on their own, not in every test.
+    return Settings(
+        database=DatabaseSettings(url=database_url), rate_limit=RateLimitSettings(enabled=False)
+    )
 
 
 @pytest.fixture
 def client(settings: Settings, database: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, database)) as test_client:
+    """The API, called with an admin key (tests of access control use their own clients)."""
+    add_key(database, "admin", plaintext=TEST_ADMIN_KEY)
+    with TestClient(create_app(settings, database), headers=bearer(TEST_ADMIN_KEY)) as test_client:
         yield test_client
 
 

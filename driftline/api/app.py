@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import CollectorRegistry
 
 import driftline
+from driftline.api.auth import AuthState, default_guard
 from driftline.api.errors import install_error_handlers
 from driftline.api.routes import detection, events, health, models, references
+from driftline.api.routes import keys as api_keys
 from driftline.api.routes.metrics import install_metrics
 from driftline.core.settings import Settings
 from driftline.core.storage import Database, check_at_head
@@ -47,9 +49,13 @@ def create_app(
         version=driftline.__version__,
         description="Monitoring and drift detection for machine-learning models.",
         lifespan=lifespan,
+        # Every route needs an API key unless it declares otherwise (see driftline.api.auth).
+        dependencies=[Depends(default_guard)],
     )
     app.state.settings = settings
+    app.state.auth = AuthState.build(settings)
     install_error_handlers(app)
+    app.include_router(api_keys.router)
     for module in (health, models, references, events, detection):
         app.include_router(module.router)
     install_metrics(app, metrics_registry)

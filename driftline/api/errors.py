@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from driftline.core.errors import (
+    AuthenticationError,
     ConflictError,
     DriftlineError,
+    ForbiddenError,
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    RateLimitedError,
     UnavailableError,
 )
 
@@ -22,10 +26,13 @@ __all__ = ["install_error_handlers"]
 log = logging.getLogger(__name__)
 
 _STATUS: list[tuple[type[DriftlineError], int]] = [
+    (AuthenticationError, 401),
+    (ForbiddenError, 403),
     (NotFoundError, 404),
     (ConflictError, 409),
     (PayloadTooLargeError, 413),
     (InvalidInputError, 422),
+    (RateLimitedError, 429),
     (UnavailableError, 503),
 ]
 
@@ -42,7 +49,12 @@ async def _driftline_error(_request: Request, exc: Exception) -> JSONResponse:
     body: dict[str, object] = {"detail": str(exc)}
     if isinstance(exc, InvalidInputError) and exc.problems:
         body["problems"] = [{"field": p.field, "reason": p.reason} for p in exc.problems]
-    return JSONResponse(body, status_code=_status(exc))
+    headers = {}
+    if isinstance(exc, AuthenticationError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, RateLimitedError):
+        headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+    return JSONResponse(body, status_code=_status(exc), headers=headers)
 
 
 async def _database_down(_request: Request, exc: Exception) -> JSONResponse:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
+from driftline.api.auth import Principal, check_models, require_scope
 from driftline.api.body import read_body
 from driftline.api.deps import DatabaseDep, SettingsDep
 from driftline.core.contract import event_json_schema
@@ -14,6 +15,8 @@ from driftline.ingest.batch import IngestReport, decode_batch, ingest_batch
 from driftline.ingest.query import EventPage, list_events
 
 router = APIRouter(tags=["events"])
+
+IngestKey = Annotated[Principal, Depends(require_scope("ingest"))]
 
 
 def _batch_doc(key: str, kind: str) -> dict[str, Any]:
@@ -36,10 +39,17 @@ def _batch_doc(key: str, kind: str) -> dict[str, Any]:
 
 
 async def _ingest(
-    request: Request, database: Any, settings: Any, key: str, kind: Literal["prediction", "label"]
+    request: Request,
+    principal: Principal,
+    database: Any,
+    settings: Any,
+    key: str,
+    kind: Literal["prediction", "label"],
 ) -> IngestReport:
     body = await read_body(request, settings.ingest.max_request_bytes)
     items = decode_batch(body, key, settings.ingest.max_batch_events)
+    if principal.models is not None:  # all or nothing: one foreign model refuses the batch
+        check_models(principal, (item.get("model") for item in items if isinstance(item, dict)))
     report: IngestReport = await run_in_threadpool(ingest_batch, database, items, kind)
     return report
 
@@ -52,9 +62,9 @@ async def _ingest(
     openapi_extra=_batch_doc("events", "prediction"),
 )
 async def post_events(
-    request: Request, database: DatabaseDep, settings: SettingsDep
+    request: Request, principal: IngestKey, database: DatabaseDep, settings: SettingsDep
 ) -> IngestReport:
-    return await _ingest(request, database, settings, "events", "prediction")
+    return await _ingest(request, principal, database, settings, "events", "prediction")
 
 
 @router.post(
@@ -63,9 +73,9 @@ async def post_events(
     openapi_extra=_batch_doc("labels", "label"),
 )
 async def post_labels(
-    request: Request, database: DatabaseDep, settings: SettingsDep
+    request: Request, principal: IngestKey, database: DatabaseDep, settings: SettingsDep
 ) -> IngestReport:
-    return await _ingest(request, database, settings, "labels", "label")
+    return await _ingest(request, principal, database, settings, "labels", "label")
 
 
 @router.get("/v1/models/{name}/events", summary="Recent events of a model, newest first")

@@ -32,7 +32,8 @@ class Database:
         url = make_url(settings.url)
         self.url = url
         self.is_sqlite = url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": settings.echo, "future": True}
+        # hide_parameters: error messages and logs never carry row values (key hashes, secrets).
+        kwargs: dict[str, Any] = {"echo": settings.echo, "future": True, "hide_parameters": True}
         if self.is_sqlite:
             if url.database and url.database != ":memory:":
                 Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
-from driftline.api.deps import DatabaseDep
+from alerting.rules import create_default_rules
+from driftline.api.deps import DatabaseDep, SettingsDep
 from driftline.core.modelspec import ModelSpec, ModelUpdate, VersionName
 from driftline.registry import models as registry
 from driftline.registry.records import ModelRecord, VersionRecord
@@ -18,9 +21,16 @@ class NewVersion(BaseModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary="Register a model")
-def create_model(spec: ModelSpec, database: DatabaseDep) -> ModelRecord:
+def create_model(spec: ModelSpec, database: DatabaseDep, settings: SettingsDep) -> ModelRecord:
     with database.write() as session:
-        return registry.create_model(session, spec)
+        record = registry.create_model(session, spec)
+        # Every model starts with the default alert rules (alerting.rules), in the same
+        # transaction: a model is never monitored without them.
+        model_id = registry.load_model_row(session, spec.name).id
+        create_default_rules(
+            session, model_id, spec.task.value, datetime.now(UTC), settings.alerting.no_data_minutes
+        )
+        return record
 
 
 @router.get("", summary="List models")

@@ -140,7 +140,10 @@ class RESULTS:
         _FEATURE_METHOD,
     )
     FEATURE_DRIFTED = MetricSpec(
-        "driftline_feature_drifted", "gauge", "1 when the feature drifted, else 0.", _FEATURE
+        "driftline_feature_drifted",
+        "gauge",
+        "1 when the feature drifted, else 0; key is true for the schema's key features.",
+        (*_FEATURE, "key"),
     )
     FEATURE_PSI = MetricSpec(
         "driftline_feature_psi",

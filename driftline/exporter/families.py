@@ -71,7 +71,7 @@ def _version(out: _Families, v: VersionResults) -> None:
         out.add(RESULTS.FEATURE_P_VALUE, fm, f.p_value)
         out.add(RESULTS.FEATURE_EFFECT_SIZE, fm, f.effect_size)
         out.add(RESULTS.FEATURE_THRESHOLD, fm, f.threshold)
-        out.add(RESULTS.FEATURE_DRIFTED, fm[:3], f.drifted)
+        out.add(RESULTS.FEATURE_DRIFTED, (*fm[:3], "true" if f.key else "false"), f.drifted)
         out.add(RESULTS.FEATURE_PSI, fm[:3], f.psi)
         out.add(RESULTS.FEATURE_SAMPLE_SIZE, (*fm[:3], "reference"), f.reference_size)
         out.add(RESULTS.FEATURE_SAMPLE_SIZE, (*fm[:3], "current"), f.current_size)

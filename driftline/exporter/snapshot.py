@@ -40,6 +40,7 @@ class RunRow:
 @dataclass(frozen=True)
 class FeatureRow:
     feature: str
+    key: bool  # a key feature of the model's schema: its drift alone is dataset drift
     is_prediction: bool
     method: str
     statistic: float | None
@@ -86,9 +87,10 @@ def _run_row(run: t.DetectionRun) -> RunRow:
     )
 
 
-def _feature_row(row: t.FeatureResultRow) -> FeatureRow:
+def _feature_row(row: t.FeatureResultRow, keys: frozenset[str]) -> FeatureRow:
     return FeatureRow(
         feature=row.feature,
+        key=row.feature in keys and not row.is_prediction,
         is_prediction=row.is_prediction,
         method=row.method,
         statistic=row.statistic,
@@ -114,7 +116,7 @@ def _versions(session: Session) -> list[VersionResults]:
     newest_ok = select(func.max(run.id)).where(run.status == "ok").group_by(run.version_id)
     ids = set(session.scalars(newest)) | set(session.scalars(newest_ok))
     rows = session.execute(
-        select(run, t.Model.name, t.ModelVersion.version)
+        select(run, t.Model.name, t.ModelVersion.version, t.Model.features)
         .join(t.Model, t.Model.id == run.model_id)
         .join(t.ModelVersion, t.ModelVersion.id == run.version_id)
         .where(run.id.in_(ids))
@@ -122,7 +124,8 @@ def _versions(session: Session) -> list[VersionResults]:
     ).all()
     by_version: dict[int, VersionResults] = {}
     completed: dict[int, VersionResults] = {}
-    for found, model, version in rows:  # ascending ids: the newest of a version comes last
+    keys: dict[int, frozenset[str]] = {}
+    for found, model, version, schema in rows:  # ascending ids: a version's newest comes last
         entry = by_version.setdefault(
             found.version_id, VersionResults(model, version, _run_row(found))
         )
@@ -130,12 +133,13 @@ def _versions(session: Session) -> list[VersionResults]:
         if found.status == "ok":
             entry.completed = entry.latest
             completed[found.id] = entry
+            keys[found.id] = frozenset(f["name"] for f in schema if f.get("key"))
     for row in session.scalars(
         select(t.FeatureResultRow)
         .where(t.FeatureResultRow.run_id.in_(completed), t.FeatureResultRow.segment.is_(None))
         .order_by(t.FeatureResultRow.id)
     ):
-        completed[row.run_id].features.append(_feature_row(row))
+        completed[row.run_id].features.append(_feature_row(row, keys[row.run_id]))
     return sorted(by_version.values(), key=lambda v: (v.model, v.version))
 
 

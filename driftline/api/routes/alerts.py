@@ -5,16 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Query, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Response, status
 
 from alerting import rules as alert_rules
 from alerting import silences, views
 from alerting.views import AckRequest, AlertRecord
+from driftline.api.auth import require_scope
 from driftline.api.deps import DatabaseDep
 from driftline.core.errors import FieldProblem, InvalidInputError
 from driftline.registry.models import load_model_row
 
 router = APIRouter(tags=["alerts"])
+# On-call engineers acknowledge and silence with the key they read alerts with: `read`.
+# Changing rules is configuration: `admin` (the default guard's rule for writes).
+ON_CALL = [Depends(require_scope("read"))]
 
 StateFilter = Literal["inactive", "pending", "firing", "resolved"]
 SeverityFilter = Literal["info", "warning", "critical"]
@@ -44,7 +48,11 @@ def get_alert(alert_id: int, database: DatabaseDep) -> AlertRecord:
         return views.get_alert(session, alert_id, _now())
 
 
-@router.post("/v1/alerts/{alert_id}/ack", summary="Acknowledge: no repeats until it resolves")
+@router.post(
+    "/v1/alerts/{alert_id}/ack",
+    summary="Acknowledge: no repeats until it resolves",
+    dependencies=ON_CALL,
+)
 def ack_alert(
     alert_id: int, database: DatabaseDep, body: Annotated[AckRequest | None, Body()] = None
 ) -> AlertRecord:
@@ -56,6 +64,7 @@ def ack_alert(
     "/v1/silences",
     status_code=status.HTTP_201_CREATED,
     summary="Silence the notifications of matching alerts until an expiry",
+    dependencies=ON_CALL,
 )
 def create_silence(spec: silences.SilenceSpec, database: DatabaseDep) -> silences.SilenceRecord:
     with database.write() as session:
@@ -70,7 +79,7 @@ def list_silences(
         return silences.list_silences(session, _now(), include_expired=include_expired)
 
 
-@router.delete("/v1/silences/{silence_id}", summary="Expire a silence now")
+@router.delete("/v1/silences/{silence_id}", summary="Expire a silence now", dependencies=ON_CALL)
 def expire_silence(silence_id: int, database: DatabaseDep) -> silences.SilenceRecord:
     with database.write() as session:
         return silences.expire_silence(session, silence_id, _now())

@@ -1,8 +1,9 @@
 """``driftline scheduler``: APScheduler 3 as the clock around :func:`detectors.scheduler.tick`.
 
 One interval job looks for due windows every ``tick_seconds``; ``coalesce`` and
-``max_instances=1`` keep a slow tick from piling up. Several schedulers may run at once (for
-availability): the claim rows make each window run exactly once.
+``max_instances=1`` keep a slow tick from piling up. Two more jobs evaluate alert rules on new
+runs (every ``alerting.evaluate_seconds``) and send due webhooks from the outbox. Several
+schedulers may run at once (for availability): the claim rows make each window run exactly once.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from alerting.evaluate import evaluate_no_data, evaluate_runs
+from alerting.notify import flush_due
+from alerting.webhooks.dispatcher import dispatch_due
 from detectors.scheduler import tick
 from driftline.core.settings import Settings
 from driftline.core.storage import Database, check_at_head
@@ -30,6 +34,8 @@ from driftline.telemetry import RUN_STATUSES, SCHEDULER
 __all__ = ["SchedulerMetrics", "run", "start_background"]
 
 log = logging.getLogger(__name__)
+DISPATCH_SECONDS = 2.0
+MAX_BATCHES_PER_DISPATCH = 50
 
 
 class SchedulerMetrics:
@@ -67,6 +73,25 @@ def _job(database: Database, metrics: SchedulerMetrics, owner: str) -> None:
         metrics.runs.labels("failed").inc(len(result.failed))
 
 
+def _alerting_job(database: Database, settings: Settings) -> None:
+    now = datetime.now(UTC)
+    try:
+        evaluate_runs(database, settings.alerting, now)
+        evaluate_no_data(database, settings.alerting, now)
+        flush_due(database, settings, now)
+    except Exception:  # the database may be down: the cursors make the next try catch up
+        log.exception("alert evaluation failed")
+
+
+def _dispatch_job(database: Database, settings: Settings) -> None:
+    try:
+        for _ in range(MAX_BATCHES_PER_DISPATCH):  # drain what is due, one leased batch at a time
+            if not dispatch_due(database, settings):
+                break
+    except Exception:
+        log.exception("webhook dispatch failed")
+
+
 def _configure(
     scheduler: BaseScheduler, settings: Settings, database: Database, metrics: SchedulerMetrics
 ) -> None:
@@ -79,6 +104,26 @@ def _configure(
         coalesce=True,
         max_instances=1,
         next_run_time=datetime.now(UTC),
+        misfire_grace_time=None,
+    )
+    # Alerting rides along: the rules see each stored run within seconds, and the outbox is
+    # drained by every scheduler (leases keep them from sending a message twice at once).
+    scheduler.add_job(
+        _alerting_job,
+        IntervalTrigger(seconds=settings.alerting.evaluate_seconds),
+        args=(database, settings),
+        id="alerting",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+    )
+    scheduler.add_job(
+        _dispatch_job,
+        IntervalTrigger(seconds=DISPATCH_SECONDS),
+        args=(database, settings),
+        id="webhook-dispatch",
+        coalesce=True,
+        max_instances=1,
         misfire_grace_time=None,
     )
 

@@ -146,3 +146,28 @@ def test_data_quality_names_each_problem() -> None:
     assert found["b"].active and "unseen" in found["b"].summary
     assert found["c"].active and "absent" in found["c"].summary
     assert not found["d"].active
+
+
+def test_docs_table_of_default_rules_matches_the_code() -> None:
+    from pathlib import Path
+
+    from alerting.rules import default_rules
+
+    text = (Path(__file__).parents[1] / "docs" / "alerting.md").read_text()
+    blocks = text.split("## Rules", 1)[1].split("\n\n")
+    table = next(b for b in blocks if b.startswith("| rule |"))
+    documented = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        documented[cells[0]] = (cells[1], cells[2], cells[3], cells[4])
+
+    def when(spec_for: int, of: int, clear: int, kind: str) -> tuple[str, str]:
+        unit = "check" if kind == "no_data" else "run"
+        fire = f"{spec_for} of {of} {unit}s" if of > 1 else f"1 {unit}"
+        clears = f"{clear} clear {unit}s" if clear > 1 else f"1 {unit}"
+        return fire, clears
+
+    for spec in default_rules("binary_classification"):
+        fire, clears = when(spec.for_runs, spec.of_runs, spec.clear_runs, spec.kind)
+        assert documented[spec.name] == (spec.kind, spec.severity, fire, clears), spec.name
+    assert set(documented) == {s.name for s in default_rules("regression")}

@@ -43,6 +43,7 @@ _MARGIN_S = 1.0  # DNS lookup and database writes around one attempt, within the
 @dataclass(frozen=True, slots=True)
 class _Claim:
     delivery_id: int
+    endpoint_id: int
     message_id: str
     body: bytes
     url: str
@@ -76,6 +77,7 @@ def _claim(database: Database, settings: Settings, now: datetime) -> list[_Claim
             claims.append(
                 _Claim(
                     delivery.id,
+                    endpoint.id,
                     delivery.message_id,
                     delivery.body,
                     endpoint.url,
@@ -137,14 +139,14 @@ def _record(
     at: datetime,
     settings: Settings,
     rng: random.Random,
-) -> None:
+) -> bool:
+    """Store the attempt and its consequences; whether the endpoint is still enabled."""
     webhooks = settings.webhooks
     with database.write() as session:
         delivery = session.get(WebhookDelivery, claim.delivery_id, with_for_update=True)
-        if delivery is None:
-            return  # its endpoint was deleted during the attempt
-        endpoint = session.get(WebhookEndpoint, delivery.endpoint_id, with_for_update=True)
-        assert endpoint is not None  # the foreign key cascades deletes
+        endpoint = session.get(WebhookEndpoint, claim.endpoint_id, with_for_update=True)
+        if delivery is None or endpoint is None:
+            return False  # the endpoint was deleted (with its deliveries) during the attempt
         attempt = WebhookAttempt(
             delivery_id=delivery.id,
             attempted_at=at,
@@ -156,32 +158,33 @@ def _record(
         if result.ok:
             if delivery.status == "delivered":
                 attempt.error = "duplicate: the message was already delivered by another attempt"
-                return
+                return endpoint.enabled
             delivery.status, delivery.delivered_at, delivery.last_error = "delivered", at, None
             delivery.attempts += 1
             delivery.leased_until = None
             endpoint.consecutive_failures = 0
-            return
+            return endpoint.enabled
         if delivery.status != PENDING or delivery.leased_until != claim.lease:
             attempt.error = f"{result.error} (superseded: the delivery changed meanwhile)"
-            return
+            return endpoint.enabled
         delivery.attempts += 1
         delivery.leased_until = None
         delivery.last_error = result.error
         if result.status == 410:
             disable_endpoint(session, endpoint, reason="the receiver answered 410 Gone", now=at)
-            return
+            return False
         if delivery.attempts < webhooks.max_attempts:
             delay = retry_delay(
                 delivery.attempts, result.status, result.retry_after, at, webhooks, rng
             )
             delivery.next_attempt_at = at + timedelta(seconds=delay)
-            return
+            return endpoint.enabled
         delivery.status = "failed"
         endpoint.consecutive_failures += 1
         if endpoint.enabled and endpoint.consecutive_failures >= webhooks.disable_after_failures:
             reason = f"{endpoint.consecutive_failures} consecutive deliveries failed"
             disable_endpoint(session, endpoint, reason=reason, now=at)
+        return endpoint.enabled
 
 
 def dispatch_due(
@@ -213,7 +216,10 @@ def dispatch_due(
         box = exc
     rng = rng or random.Random()
     made = 0
+    disabled: set[int] = set()  # endpoints this batch disabled: their other claims were failed
     for index, claim in enumerate(claims):
+        if claim.endpoint_id in disabled:
+            continue
         # Stop before the lease could run out mid-request; the rest go back to the outbox.
         if time.monotonic() - started + settings.webhooks.timeout_s + _MARGIN_S > (
             settings.webhooks.lease_s
@@ -222,7 +228,8 @@ def dispatch_due(
             break
         at = clock()
         result = _attempt(claim, box, settings, sender or send, resolver, at)
-        _record(database, claim, result, at, settings, rng)
+        if not _record(database, claim, result, at, settings, rng):
+            disabled.add(claim.endpoint_id)
         made += 1
         log.info(
             "webhook %s: %s in %.3f s",

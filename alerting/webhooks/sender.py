@@ -8,6 +8,7 @@ name, sent as SNI, and the ``Host`` header is the URL's host either way.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import socket
 import ssl
@@ -40,26 +41,31 @@ class SendResult:
 Sender = Callable[[Target, bytes, Mapping[str, str], float], SendResult]
 
 
-class _PinnedConnection(http.client.HTTPSConnection):
-    """A connection to ``address`` for a request naming ``host`` (TLS optional)."""
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA store costs tens of milliseconds: once per process, on first https use.
+    return ssl.create_default_context()
 
-    def __init__(self, target: Target, timeout: float, context: ssl.SSLContext | None) -> None:
-        super().__init__(target.host, target.port, timeout=timeout, context=context)
+
+class _PinnedConnection(http.client.HTTPConnection):
+    """A connection to ``address`` for a request naming ``host``, wrapped in TLS for https."""
+
+    def __init__(self, target: Target, timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
         self._address = target.address
-        self._tls = context is not None
+        self._tls = target.scheme == "https"
 
     def connect(self) -> None:
         sock = socket.create_connection((self._address, self.port), self.timeout)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if self._tls:
-            sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+            sock = _tls_context().wrap_socket(sock, server_hostname=self.host)
         self.sock = sock
 
 
 def send(target: Target, body: bytes, headers: Mapping[str, str], timeout: float) -> SendResult:
     """POST ``body`` to ``target``; never raises for network trouble (it is the error)."""
-    context = ssl.create_default_context() if target.scheme == "https" else None
-    connection = _PinnedConnection(target, timeout, context)
+    connection = _PinnedConnection(target, timeout)
     started = time.monotonic()
     try:
         connection.putrequest("POST", target.path, skip_host=True, skip_accept_encoding=True)

@@ -1,0 +1,1 @@
+"""A stand-in retraining job: receives Driftline's webhooks, verifies them, logs them."""

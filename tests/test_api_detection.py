@@ -161,3 +161,24 @@ def test_segments_locate_the_drift(client: TestClient) -> None:
     assert run["segments"]["region=us"]["n_events"] == 500
     segment_rows = [f for f in run["features"] if f["segment"] == "region=eu"]
     assert {f["feature"] for f in segment_rows} == {"amount", "country", "is_new"}
+
+
+def test_detect_takes_an_explicit_window_start(client: TestClient) -> None:
+    _setup(client)
+    start = datetime.now(UTC) - timedelta(minutes=3)
+    client.post("/v1/events", json=_events(400, 2, True, start + timedelta(seconds=30)))
+    end = datetime.now(UTC)
+    run = client.post(
+        "/v1/models/fraud/detect",
+        json={"window_start": start.isoformat(), "window_end": end.isoformat()},
+    )
+    assert run.status_code == 201, run.text
+    body = run.json()
+    assert body["n_events"] == 400
+    assert datetime.fromisoformat(body["window_start"]) == start
+    naive = start.replace(tzinfo=None).isoformat()  # taken as UTC
+    assert client.post("/v1/models/fraud/detect", json={"window_start": naive}).status_code == 201
+    both = {"window_start": start.isoformat(), "window_minutes": 5}
+    assert client.post("/v1/models/fraud/detect", json=both).status_code == 422
+    late = {"window_start": (end + timedelta(hours=1)).isoformat(), "window_end": end.isoformat()}
+    assert client.post("/v1/models/fraud/detect", json=late).status_code == 422

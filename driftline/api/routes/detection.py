@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from detectors import monitors, runs
 from detectors.config import MonitorConfig
 from detectors.records import RunRecord
 from detectors.report import run_report
 from driftline.api.deps import DatabaseDep
+from driftline.core.errors import FieldProblem, InvalidInputError
 
 router = APIRouter(tags=["detection"])
 
@@ -25,6 +26,15 @@ class DetectRequest(BaseModel):
     window_minutes: int | None = Field(
         None, ge=1, le=60 * 24 * 400, description="Default: the monitor's window (60)."
     )
+    window_start: datetime | None = Field(
+        None, description="Instead of window_minutes: the window is [window_start, window_end)."
+    )
+
+    @field_validator("window_end", "window_start")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        """A time without a timezone is taken as UTC (what the events' times are in)."""
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class DriftHistory(BaseModel):
@@ -42,6 +52,15 @@ def detect_now(
 ) -> RunRecord:
     request = request or DetectRequest()
     window = timedelta(minutes=request.window_minutes) if request.window_minutes else None
+    if request.window_start is not None:
+        end = request.window_end or datetime.now(UTC)
+        if request.window_minutes is not None or request.window_start >= end:
+            raise InvalidInputError(
+                "window_start needs to be before window_end, and excludes window_minutes",
+                [FieldProblem("window_start", "must be before window_end (default: now)")],
+            )
+        window = end - request.window_start
+        request.window_end = end
     return runs.run_detection(
         database, name, version=request.version, window_end=request.window_end, window=window
     )

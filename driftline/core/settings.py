@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from driftline.core.integration_settings import CloudEventsSettings, MlflowSettings
 from driftline.core.security_settings import AuthSettings, RateLimitSettings
 from driftline.core.webhook_settings import WebhookSettings
 
@@ -197,6 +198,8 @@ class Settings(BaseSettings):
         None, description="The first admin key, stored when the database has no key yet."
     )
     webhooks: WebhookSettings = WebhookSettings()
+    cloudevents: CloudEventsSettings = CloudEventsSettings()
+    mlflow: MlflowSettings = MlflowSettings()
     secret_key: SecretStr | None = Field(
         None,
         description="Fernet key(s), comma-separated, newest first, encrypting webhook secrets; "

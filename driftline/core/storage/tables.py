@@ -36,7 +36,10 @@ __all__ = [
     "DeadLetter",
     "DetectionRun",
     "FeatureResultRow",
+    "InferenceLogMapping",
+    "InferenceLogPending",
     "Label",
+    "MlflowLink",
     "Model",
     "ModelVersion",
     "MonitorSettings",
@@ -484,3 +487,56 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(Timestamp)
     last_used_at: Mapped[datetime | None] = mapped_column(Timestamp)
     revoked_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class InferenceLogMapping(Base):
+    """How one model server's payload logs (KServe / Seldon CloudEvents) become a model's
+    events: the server is named by its ``inferenceservicename`` attribute and optional
+    namespace ("" matches any); ``config`` is ``driftline.inference_logs.mapping.MappingSpec``."""
+
+    __tablename__ = "inference_log_mappings"
+    __table_args__ = (UniqueConstraint("service", "namespace"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), unique=True)
+    service: Mapped[str] = mapped_column(String(253))
+    namespace: Mapped[str] = mapped_column(String(253))
+    config: Mapped[dict[str, Any]] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class InferenceLogPending(Base):
+    """A logged request and its response, paired by ``pair_key`` whichever arrives first.
+
+    One row per pair, written by an upsert, so two halves arriving at two API replicas at once
+    still meet. Once paired, the bodies are dropped and ``completed_at`` is set; the row stays
+    until ``received_at`` is older than the TTL, so a re-delivered half counts as a duplicate.
+    """
+
+    __tablename__ = "inference_log_pending"
+
+    pair_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    request: Mapped[bytes | None] = mapped_column(LargeBinary)
+    response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The request's CloudEvent attributes (time, service, namespace, component, endpoint).
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, index=True)
+
+
+class MlflowLink(Base):
+    """The MLflow registered model version a Driftline model version was imported from, and
+    the last detection run whose verdict was written back to it as tags."""
+
+    __tablename__ = "mlflow_links"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    registered_model: Mapped[str] = mapped_column(String(256))
+    mlflow_version: Mapped[str] = mapped_column(String(64))
+    tracking_uri: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(64))  # the MLflow run that trained it
+    last_written_run_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)

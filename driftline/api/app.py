@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 import driftline
 from driftline.api.auth import AuthState, default_guard
 from driftline.api.errors import install_error_handlers
-from driftline.api.routes import alerts, detection, events, health, models, references
+from driftline.api.routes import alerts, detection, events, health, models, references, webhooks
 from driftline.api.routes import keys as api_keys
 from driftline.api.routes.metrics import install_metrics
 from driftline.core.settings import Settings
@@ -56,7 +56,7 @@ def create_app(
     app.state.auth = AuthState.build(settings)
     install_error_handlers(app)
     app.include_router(api_keys.router)
-    for module in (health, models, references, events, detection, alerts):
+    for module in (health, models, references, events, detection, alerts, webhooks):
         app.include_router(module.router)
     install_metrics(app, metrics_registry)
     return app

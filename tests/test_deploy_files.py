@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from typer.main import get_command
 
+from alerting.webhooks.secrets import SecretBox
 from driftline.cli import app
 from driftline.core.settings import Settings
 
@@ -76,3 +77,16 @@ def test_dockerfile_copies_every_package() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     for package in ("driftline", "collector", "detectors", "alerting", "dashboards"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_every_driftline_container_shares_one_valid_secret_key() -> None:
+    # Webhook secrets written by the api must be readable by the dispatcher in another container.
+    values = set()
+    for name, service in _compose()["services"].items():
+        if service.get("image") == "driftline:local":
+            assert "DRIFTLINE_SECRET_KEY" in service["environment"], name
+            values.add(service["environment"]["DRIFTLINE_SECRET_KEY"])
+    [value] = values
+    default = re.fullmatch(r"\$\{DRIFTLINE_SECRET_KEY:-(.+)\}", value)
+    assert default is not None
+    SecretBox([default.group(1)])  # raises unless it is a Fernet key

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from driftline.keys_cli import announce_bootstrap_key, keys_app
+
 if TYPE_CHECKING:  # annotations only: each command imports what it runs
     from prometheus_client import CollectorRegistry
 
@@ -23,6 +25,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 dashboards_app = typer.Typer(help="Grafana dashboards built from code.", no_args_is_help=True)
 app.add_typer(dashboards_app, name="dashboards")
 
@@ -77,6 +80,7 @@ def _serve(settings: Settings, all_in_one: bool) -> None:
     except SchemaNotCurrentError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    announce_bootstrap_key(settings, database)
     url = settings.api.public_url or f"http://{settings.api.host}:{settings.api.port}"
     typer.echo(
         f"Driftline API at {url} (docs: {url}/docs), "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.service import start_service
+from tests.support.service import LiveService, start_service
 
 ROOT = Path(__file__).parents[1]
 
@@ -23,11 +23,13 @@ def _tested_blocks(language: str = "bash") -> list[str]:
 
 
 @pytest.fixture
-def live_service(tmp_path: Path) -> Iterator[int]:
-    """`driftline up` on the embedded default, from an empty directory."""
-    service = start_service(tmp_path)
+def live_service(tmp_path: Path) -> Iterator[LiveService]:
+    """`driftline up` on the embedded default, from an empty directory; it prints the admin key
+    it creates, which a user exports as DRIFTLINE_API_KEY."""
+    service = start_service(tmp_path, api_key=None)
     try:
-        yield service.port
+        assert re.fullmatch(r"dl_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", service.api_key), service.output()
+        yield service
     finally:
         service.stop()
     assert (tmp_path / ".driftline" / "driftline.db").exists()
@@ -42,16 +44,18 @@ def _documents(text: str) -> list[dict[str, object]]:
     return found
 
 
-def test_readme_walkthrough(live_service: int, tmp_path: Path) -> None:
+def test_readme_walkthrough(live_service: LiveService, tmp_path: Path) -> None:
     blocks = _tested_blocks()
     assert len(blocks) == 2, "the README's tested blocks moved; update this test"
     (tmp_path / "examples").symlink_to(ROOT / "examples")
-    env = os.environ | {"PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    port = live_service.port
+    env = os.environ | {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "DRIFTLINE_API_KEY": live_service.api_key,  # `export DRIFTLINE_API_KEY=...` as told
+    }
     outputs = []
     for block in blocks:
-        script = "set -euo pipefail\n" + block.replace(
-            "localhost:8000", f"localhost:{live_service}"
-        )
+        script = "set -euo pipefail\n" + block.replace("localhost:8000", f"localhost:{port}")
         run = subprocess.run(
             ["bash", "-c", script],
             cwd=tmp_path,
@@ -79,7 +83,8 @@ def test_readme_walkthrough(live_service: int, tmp_path: Path) -> None:
     # The SDK snippet, pasted into a script as a user would; interpreter exit flushes it.
     (snippet,) = _tested_blocks("python")
     run = subprocess.run(
-        [sys.executable, "-c", snippet.replace("localhost:8000", f"localhost:{live_service}")],
+        [sys.executable, "-c", snippet.replace("localhost:8000", f"localhost:{port}")],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -87,7 +92,13 @@ def test_readme_walkthrough(live_service: int, tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     newest = json.loads(
         subprocess.run(
-            ["curl", "-sf", f"localhost:{live_service}/v1/models/fraud/events?limit=1"],
+            [
+                "curl",
+                "-sf",
+                f"localhost:{port}/v1/models/fraud/events?limit=1",
+                "-H",
+                f"Authorization: Bearer {live_service.api_key}",
+            ],
             capture_output=True,
             text=True,
             check=True,

@@ -42,7 +42,7 @@ FEATURES = {
 @pytest.fixture
 def service(tmp_path: Path) -> Iterator[LiveService]:
     live = start_service(tmp_path)
-    httpx.post(f"{live.url}/v1/models", json=FRAUD_MODEL).raise_for_status()
+    httpx.post(f"{live.url}/v1/models", json=FRAUD_MODEL, headers=live.headers).raise_for_status()
     yield live
     live.stop()
 
@@ -59,7 +59,9 @@ def _stored_ids(service: LiveService) -> Counter[str]:
     before = None
     while True:
         params: dict[str, Any] = {"limit": 1000} | ({"before": before} if before else {})
-        page = httpx.get(f"{service.url}/v1/models/fraud/events", params=params).json()
+        page = httpx.get(
+            f"{service.url}/v1/models/fraud/events", params=params, headers=service.headers
+        ).json()
         ids.update(e["event_id"] for e in page["events"])
         before = page["next_cursor"]
         if before is None:
@@ -116,7 +118,9 @@ def _consumed_ids(broker: Broker, topic: str, expected: int, timeout: float = 60
 
 
 def test_http_100k_events_from_4_threads_arrive_exactly_once(service: LiveService) -> None:
-    client = Client(model="fraud", transport=service.url, queue_size=100_000)
+    client = Client(
+        model="fraud", transport=service.url, queue_size=100_000, api_key=service.api_key
+    )
     logged, _ = _log_from_threads(client, threads=4, per_thread=25_000)
     assert client.flush(120) == 0
     stats = client.stats()
@@ -128,10 +132,15 @@ def test_http_100k_events_from_4_threads_arrive_exactly_once(service: LiveServic
 
 def test_http_service_down_then_back(tmp_path: Path) -> None:
     setup = start_service(tmp_path)  # register the model first, then stop: the SDK must wait
-    httpx.post(f"{setup.url}/v1/models", json=FRAUD_MODEL).raise_for_status()
+    httpx.post(f"{setup.url}/v1/models", json=FRAUD_MODEL, headers=setup.headers).raise_for_status()
     setup.stop()
     port = free_port()
-    client = Client(model="fraud", transport=f"http://127.0.0.1:{port}", flush_interval=0.1)
+    client = Client(
+        model="fraud",
+        transport=f"http://127.0.0.1:{port}",
+        flush_interval=0.1,
+        api_key=setup.api_key,
+    )
     logged, blocked = _log_unblocked(client, 3000)
     assert blocked == [], f"log calls blocked for {[round(b * 1000, 2) for b in blocked]} ms"
     started = time.monotonic()
@@ -164,7 +173,9 @@ def test_kafka_100k_events_from_4_threads_arrive_once_in_the_service(
         },
     )
     try:
-        httpx.post(f"{live.url}/v1/models", json=FRAUD_MODEL).raise_for_status()
+        httpx.post(
+            f"{live.url}/v1/models", json=FRAUD_MODEL, headers=live.headers
+        ).raise_for_status()
         client = Client(
             model="fraud",
             transport=f"kafka://{broker.bootstrap}",

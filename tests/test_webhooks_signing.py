@@ -116,7 +116,7 @@ def test_the_key_file_is_created_once_with_mode_0600_even_by_racing_processes(
     tokens = [racer.communicate(timeout=60)[0].decode().strip().encode() for racer in racers]
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert [p.name for p in path.parent.iterdir()] == ["secret.key"]  # no temporary files left
-    box = load_box(Settings(secret_key_file=str(path)))
+    box = load_box(Settings(secret_key="", secret_key_file=str(path)))  # empty means unset
     assert [box.decrypt(token) for token in tokens] == ["x"] * 4
 
 

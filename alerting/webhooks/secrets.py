@@ -93,8 +93,9 @@ def _key_file(path: Path) -> str:
 
 def load_box(settings: Settings) -> SecretBox:
     """The box for ``settings``: the ``secret_key`` setting, else the key file."""
-    if settings.secret_key is not None:
-        keys = settings.secret_key.get_secret_value().split(",")
+    given = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    if given.strip():  # an empty variable (as compose files often pass) counts as unset
+        keys = given.split(",")
     else:
         keys = [_key_file(Path(settings.secret_key_file).expanduser())]
     return SecretBox([key for key in keys if key.strip()])

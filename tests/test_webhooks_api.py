@@ -84,6 +84,7 @@ def test_the_secret_is_shown_once_and_stored_encrypted(
         ({"payload_format": "slack"}, ["body", "payload_format"]),
         ({"severities": ["urgent"]}, ["body", "severities", 0]),
         ({"events": ["exploded"]}, ["body", "events", 0]),
+        ({"models": []}, ["body", "models"]),
         ({"headers": {"webhook-signature": "v1,x"}}, ["body", "headers"]),
         ({"headers": {"X-Bad": "a\r\nInjected: 1"}}, ["body", "headers"]),
     ],

@@ -57,8 +57,12 @@ class EndpointSpec(BaseModel):
 
     url: str = Field(max_length=2048, description="http or https; refused if internal (SSRF).")
     name: str | None = Field(None, min_length=1, max_length=128, description="Default: host.")
-    models: list[str] | None = Field(None, description="Model names; null: every model.")
-    severities: list[Severity] | None = Field(None, description="Null: every severity.")
+    models: list[str] | None = Field(
+        None, min_length=1, description="Model names; null: every model."
+    )
+    severities: list[Severity] | None = Field(
+        None, min_length=1, description="Null: every severity."
+    )
     events: list[Event] = Field(default_factory=lambda: list(EVENTS), min_length=1)
     payload_format: PayloadFormat = "driftline"
     headers: dict[str, str] = Field(
@@ -82,8 +86,8 @@ class EndpointUpdate(BaseModel):
 
     url: str | None = Field(None, max_length=2048)
     name: str | None = Field(None, min_length=1, max_length=128)
-    models: list[str] | None = None
-    severities: list[Severity] | None = None
+    models: list[str] | None = Field(None, min_length=1)
+    severities: list[Severity] | None = Field(None, min_length=1)
     events: list[Event] | None = Field(None, min_length=1)
     payload_format: PayloadFormat | None = None
     headers: dict[str, str] | None = None

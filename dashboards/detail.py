@@ -195,7 +195,7 @@ def _outputs(board: dash.Dashboard) -> dash.Dashboard:
         )
         .with_panel(
             trend(
-                "Label coverage",
+                "Label coverage over time",
                 "Share of the window's events that have a label.",
                 [(_latest(R.LABEL_COVERAGE, "model", "version"), "coverage")],
                 "percentunit",

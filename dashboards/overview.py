@@ -108,6 +108,13 @@ def build() -> dash.Dashboard:
                 ("Last run age", RUN_AGE),
             ],
             join_on=["model"],
+            colors={
+                "Drift share": steps((None, GREEN), (0.25, "orange"), (0.5, "red")),
+                "Drifted features": steps((None, GREEN), (1, "orange")),
+                "Alerts firing": steps((None, GREEN), (1, "red")),
+                "Events / s": steps((None, "red"), (0.000001, GREEN)),
+                "Last run age": steps((None, GREEN), (STALE_S, "red")),
+            },
         )
     )
     return (

@@ -147,11 +147,13 @@ def tabular(
     columns: Sequence[tuple[str, str]],
     join_on: Sequence[str],
     width: int = 24,
+    colors: dict[str, dash.ThresholdsConfig] | None = None,
 ) -> table.Panel:
     """One row per ``join_on`` labels, one column per instant query (``columns``: header,
-    PromQL), merged by Grafana's "merge" transformation."""
+    PromQL), merged by Grafana's "merge" transformation; ``colors`` paints a column's cells
+    by its thresholds (the traffic light)."""
     rename = {f"Value #{chr(ord('A') + i)}": header for i, (header, _) in enumerate(columns)}
-    return (
+    panel = (
         table.Panel()
         .title(title)
         .description(description)
@@ -171,3 +173,14 @@ def tabular(
         .height(9)
         .span(width)
     )
+    for header, thresholds in (colors or {}).items():
+        panel = panel.override_by_name(
+            header,
+            [
+                model.DynamicConfigValue(id_val="thresholds", value=thresholds.build()),
+                model.DynamicConfigValue(
+                    id_val="custom.cellOptions", value={"type": "color-background"}
+                ),
+            ],
+        )
+    return panel

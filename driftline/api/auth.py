@@ -9,6 +9,8 @@ public, and ``/metrics`` when ``auth.metrics_require_key`` is off.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import math
 import threading
@@ -80,6 +82,14 @@ def _presented(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if header is not None:
         kind, _, value = header.partition(" ")
+        if kind.lower() == "basic":
+            # The key as the password of HTTP Basic: senders that can only be given a URL
+            # (KServe's payload logger) put it there as http://driftline:KEY@host/...
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode()
+            except (binascii.Error, UnicodeDecodeError):
+                return None
+            return decoded.partition(":")[2] or None
         return value.strip() if kind.lower() == "bearer" and value.strip() else None
     return request.headers.get("x-api-key") or None
 

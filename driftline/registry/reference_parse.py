@@ -9,14 +9,20 @@ import csv
 import io
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 import pyarrow.parquet as pq
 
-from driftline.core.errors import FieldProblem, InvalidInputError, PayloadTooLargeError
+from driftline.core.errors import FieldProblem, InvalidInputError
 from driftline.core.modelspec import FeatureType
+from driftline.registry.reference_checks import (
+    ReferenceLimits,
+    check_cells,
+    check_names,
+    check_parquet_footer,
+    too_big,
+)
 
 __all__ = ["FORMATS", "ReferenceLimits", "detect_format", "parse_reference"]
 
@@ -25,12 +31,6 @@ PREDICTION_COLUMN = "prediction"
 LABEL_COLUMN = "label"
 _TRUE = {True, "1", "true", "True", "TRUE"}
 _FALSE = {False, "0", "false", "False", "FALSE"}
-
-
-@dataclass(frozen=True, slots=True)
-class ReferenceLimits:
-    max_rows: int
-    max_columns: int
 
 
 def detect_format(
@@ -55,19 +55,12 @@ def detect_format(
     return "csv"
 
 
-def _too_big(what: str, got: int, limit: int) -> PayloadTooLargeError:
-    return PayloadTooLargeError(
-        f"reference has too many {what}",
-        [FieldProblem("$", f"has {got} {what}; at most {limit} are allowed")],
-    )
-
-
 def _read_csv(
     data: bytes, limits: ReferenceLimits, types: Mapping[str, FeatureType]
 ) -> pd.DataFrame:
     header_line = data.split(b"\n", 1)[0].decode("utf-8", "replace")
     header = next(csv.reader([header_line]), [])
-    _check_names(header, limits)
+    check_names(list(header), limits)
     dtypes = {n: "string" for n, kind in types.items() if kind is FeatureType.CATEGORICAL}
     try:
         frame = pd.read_csv(  # round_trip: the exact floats, so CSV and Parquet hash alike
@@ -87,11 +80,7 @@ def _read_parquet(data: bytes, limits: ReferenceLimits) -> pd.DataFrame:
         raise InvalidInputError(
             "the Parquet file could not be read", [FieldProblem("$", str(exc))]
         ) from None
-    # The footer tells the size before any data is decoded.
-    meta = parquet.metadata
-    if meta.num_rows > limits.max_rows:
-        raise _too_big("rows", meta.num_rows, limits.max_rows)
-    _check_names(list(parquet.schema_arrow.names), limits)
+    check_parquet_footer(parquet, limits)  # before any data is decoded
     frame: pd.DataFrame = parquet.read().to_pandas()
     return frame
 
@@ -99,10 +88,9 @@ def _read_parquet(data: bytes, limits: ReferenceLimits) -> pd.DataFrame:
 def _read_json(data: bytes, limits: ReferenceLimits) -> pd.DataFrame:
     try:
         records = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(
-            "the JSON could not be read", [FieldProblem("$", str(exc))]
-        ) from None
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise InvalidInputError("the JSON could not be read", [FieldProblem("$", reason)]) from None
     if isinstance(records, dict) and isinstance(records.get("records"), list):
         records = records["records"]
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
@@ -111,24 +99,12 @@ def _read_json(data: bytes, limits: ReferenceLimits) -> pd.DataFrame:
             [FieldProblem("$", 'expected [{"column": value, ...}, ...]')],
         )
     if len(records) > limits.max_rows:
-        raise _too_big("rows", len(records), limits.max_rows)
+        raise too_big("rows", len(records), limits.max_rows)
     names: dict[str, None] = {}
     for record in records:
         names.update(dict.fromkeys(record))
-    _check_names(list(names), limits)
+    check_names(list(names), limits)
     return pd.DataFrame.from_records(records, columns=list(names))
-
-
-def _check_names(names: list[str], limits: ReferenceLimits) -> None:
-    if len(names) > limits.max_columns:
-        raise _too_big("columns", len(names), limits.max_columns)
-    seen: set[str] = set()
-    dupes = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
-    if dupes:
-        raise InvalidInputError(
-            "column names must be unique",
-            [FieldProblem(n[:128], "appears more than once") for n in dupes],
-        )
 
 
 def _example(values: pd.Series) -> str:
@@ -176,9 +152,10 @@ def parse_reference(
     else:
         frame = _read_csv(data, limits, features)
     if len(frame) > limits.max_rows:
-        raise _too_big("rows", len(frame), limits.max_rows)
+        raise too_big("rows", len(frame), limits.max_rows)
     if len(frame) == 0:
         raise InvalidInputError("the reference is empty", [FieldProblem("$", "has no rows")])
+    check_cells(frame, limits)
 
     expected: dict[str, FeatureType] = dict(features)
     optional = {PREDICTION_COLUMN: prediction_type, LABEL_COLUMN: label_type}

@@ -7,12 +7,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 
 from detectors.profile import build_profile
 from driftline.api.body import limited
 from driftline.api.deps import DatabaseDep, SettingsDep
 from driftline.core.errors import FieldProblem, InvalidInputError
 from driftline.core.modelspec import FeatureType
+from driftline.core.settings import Settings
 from driftline.registry import models as registry
 from driftline.registry import references
 from driftline.registry.records import ReferenceRecord
@@ -40,12 +42,24 @@ _UPLOAD_DOC = {
 }
 
 
-async def _upload_bytes(request: Request, limit: int) -> tuple[bytes, str | None, str | None]:
+async def _upload_bytes(
+    request: Request, limit: int, settings: Settings
+) -> tuple[bytes, str | None, str | None]:
     """(data, content type, file name) from a multipart form or a raw body."""
     capped = limited(request, limit)
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
-        async with capped.form(max_files=1, max_fields=4) as form:
+        caps = {
+            "max_files": settings.auth.max_form_files,
+            "max_fields": settings.auth.max_form_fields,
+        }
+        try:
+            form = await capped.form(**caps)
+        except HTTPException as exc:  # Starlette's 400 for a malformed or over-long form
+            raise InvalidInputError(
+                "the multipart form could not be read", [FieldProblem("$", str(exc.detail))]
+            ) from None
+        try:
             upload = form.get("file")
             if not isinstance(upload, UploadFile):
                 raise InvalidInputError(
@@ -53,6 +67,8 @@ async def _upload_bytes(request: Request, limit: int) -> tuple[bytes, str | None
                     [FieldProblem("file", "a file field named 'file' is required")],
                 )
             return await upload.read(), upload.content_type, upload.filename
+        finally:
+            await form.close()
     return await capped.body(), ctype, None
 
 
@@ -79,7 +95,7 @@ async def upload_reference(
         return {f.name: f.type for f in model.features}, model.prediction_type, model.label_type
 
     features, prediction_type, label_type = await run_in_threadpool(schema)
-    data, ctype, filename = await _upload_bytes(request, settings.reference.max_bytes)
+    data, ctype, filename = await _upload_bytes(request, settings.reference.max_bytes, settings)
     fmt = detect_format(format, ctype, filename, data[:16])
     limits = ReferenceLimits(settings.reference.max_rows, settings.reference.max_columns)
 

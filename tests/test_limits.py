@@ -1,0 +1,176 @@
+"""Body limits enforced while streaming, JSON depth, multipart caps; memory stays bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import tracemalloc
+from dataclasses import dataclass
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from driftline.api.app import create_app
+from driftline.api.limits import json_depth
+from driftline.core.settings import Settings
+from driftline.core.storage import Database
+from tests.helpers import FRAUD_MODEL
+from tests.support.keys import TEST_ADMIN_KEY
+
+MiB = 1024 * 1024
+CHUNK = 64 * 1024
+
+
+@dataclass
+class Outcome:
+    status: int
+    body: bytes
+    chunks_read: int
+    peak: int  # bytes allocated at the peak, above the baseline
+    kept: int  # bytes still allocated after the request
+
+
+def _send(
+    app: FastAPI, path: str, size: int, *, declare_length: bool, ctype: str = "application/json"
+) -> Outcome:
+    """POST ``size`` bytes to ``path`` straight through ASGI, in 64 KiB chunks made on demand,
+    so nothing but the application can hold on to them."""
+    headers = [
+        (b"authorization", f"Bearer {TEST_ADMIN_KEY}".encode()),
+        (b"content-type", ctype.encode()),
+    ]
+    if declare_length:
+        headers.append((b"content-length", str(size).encode()))
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    read, answer = 0, {"status": 0, "body": b""}
+
+    async def receive() -> dict[str, object]:
+        nonlocal read
+        if read * CHUNK >= size:
+            await asyncio.sleep(3600)  # like a client waiting for the answer
+        read += 1
+        return {"type": "http.request", "body": b"[" * CHUNK, "more_body": read * CHUNK < size}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")  # type: ignore[operator]
+
+    tracemalloc.start()
+    baseline = tracemalloc.get_traced_memory()[0]
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
+    gc.collect()  # exception tracebacks form cycles; what they hold is freed by the collector
+    current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return Outcome(
+        int(answer["status"]),  # type: ignore[call-overload]
+        answer["body"],  # type: ignore[arg-type]
+        read,
+        peak - baseline,
+        current - baseline,
+    )
+
+
+@pytest.fixture
+def app(client: TestClient) -> FastAPI:
+    """The app of the admin ``client`` fixture, its lifespan already run."""
+    application: FastAPI = client.app  # type: ignore[assignment]
+    return application
+
+
+@pytest.mark.parametrize("path", ["/v1/models", "/v1/events"])
+def test_11_mb_to_a_10_mb_route_is_413_with_content_length_unread(app: FastAPI, path: str) -> None:
+    outcome = _send(app, path, 11 * MiB, declare_length=True)
+    assert outcome.status == 413 and b"too large" in outcome.body
+    assert outcome.chunks_read == 0  # refused on the header alone
+    assert outcome.peak < 1 * MiB
+
+
+@pytest.mark.parametrize(
+    ("path", "ctype"),
+    [
+        ("/v1/models", "application/json"),
+        ("/v1/models", "application/octet-stream"),
+        ("/v1/events", "application/json"),
+        ("/v1/models/fraud/versions/1/reference", "text/csv"),
+    ],
+)
+def test_a_chunked_body_is_cut_at_the_limit(
+    client: TestClient, app: FastAPI, settings: Settings, path: str, ctype: str
+) -> None:
+    settings.reference.max_bytes = 10 * MiB  # the same cap for the upload route here
+    assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201
+    sent = 100 * MiB
+    outcome = _send(app, path, sent, declare_length=False, ctype=ctype)
+    assert outcome.status == 413, outcome.body
+    # Reading stops at the first chunk past 10 MiB: at most the limit is ever held...
+    assert outcome.chunks_read == 10 * MiB // CHUNK + 1
+    assert outcome.peak < 10 * MiB + 2 * MiB
+    # ...and nothing of it stays once the answer is sent.
+    assert outcome.kept < 5 * MiB
+
+
+def test_11_mb_without_content_length_grows_memory_less_than_5_mb(app: FastAPI) -> None:
+    outcome = _send(app, "/v1/models", 11 * MiB, declare_length=False)
+    assert outcome.status == 413
+    assert outcome.kept < 5 * MiB
+
+
+def test_json_depth_is_capped_before_parsing(client: TestClient) -> None:
+    deep = b'{"name": "m", "task": "regression", "features": ' + b"[" * 100 + b"]" * 100 + b"}"
+    answer = client.post("/v1/models", content=deep, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 422
+    assert (
+        answer.json()["problems"][0]["reason"]
+        == "nests arrays and objects more than 32 levels deep"
+    )
+    # Ingest: the decoder's own limit and the contract (scalar values only) answer 422 too.
+    very_deep = b"[" * 200_000 + b"]" * 200_000
+    for path in ("/v1/events", "/v1/labels"):
+        refused = client.post(path, content=very_deep, headers={"Content-Type": "application/json"})
+        assert refused.status_code == 422
+    # Brackets inside strings are text, not nesting.
+    assert json_depth(b'["' + b"[" * 1000 + b'", "\\"[["]') == 1
+    model = dict(FRAUD_MODEL, description="[" * 500)
+    assert client.post("/v1/models", json=model).status_code == 201
+
+
+def test_multipart_field_and_file_counts_are_capped(client: TestClient) -> None:
+    assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201
+    url = "/v1/models/fraud/versions/1/reference"
+    csv = b"amount,country,is_new\n1.0,DE,true\n"
+    files = [("file", ("a.csv", csv, "text/csv")), ("file", ("b.csv", csv, "text/csv"))]
+    two_files = client.post(url, files=files)
+    assert two_files.status_code == 422 and "files" in two_files.json()["problems"][0]["reason"]
+    fields = {f"f{i}": "x" for i in range(10)}
+    many_fields = client.post(url, files=files[:1], data=fields)
+    assert many_fields.status_code == 422
+    assert "fields" in many_fields.json()["problems"][0]["reason"]
+    assert client.post(url, files=files[:1]).status_code == 201
+
+
+def test_limits_follow_the_settings(settings: Settings, database: Database) -> None:
+    from tests.support.keys import add_key, bearer
+
+    settings.auth.max_json_bytes = 2048
+    add_key(database, "admin", plaintext=TEST_ADMIN_KEY)
+    with TestClient(create_app(settings, database), headers=bearer(TEST_ADMIN_KEY)) as client:
+        big = dict(FRAUD_MODEL, description="x" * 4000)
+        assert client.post("/v1/models", json=big).status_code == 413
+        assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201

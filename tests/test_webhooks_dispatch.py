@@ -5,6 +5,7 @@ the SSRF check per attempt, leases and at most one successful attempt."""
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -197,3 +198,29 @@ def test_two_dispatchers_sending_one_message_record_one_success(
     assert [a.error is None for a in rows] == [True, False]
     assert "duplicate" in (rows[1].error or "")
     assert delivery(database, message_id).status == "delivered"
+
+
+def test_concurrent_dispatchers_never_send_a_message_twice(
+    database: Database, database_url: str
+) -> None:
+    settings = webhook_settings(database_url, batch_size=3)
+    with running_receiver() as receiver:
+        endpoint_id, _ = make_endpoint(database, settings, receiver.url)
+        ids = [queue(database, endpoint_id, T0) for _ in range(30)]
+        errors: list[BaseException] = []
+
+        def drain() -> None:
+            try:
+                while dispatch_due(database, settings, now=T0):
+                    pass
+            except BaseException as exc:  # reported below, not lost in the thread
+                errors.append(exc)
+
+        workers = [threading.Thread(target=drain) for _ in range(3)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+    assert errors == []
+    assert sorted(receiver.ids()) == sorted(ids)  # each exactly once: the claims never overlap
+    assert {delivery(database, i).status for i in ids} == {"delivered"}

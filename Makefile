@@ -53,7 +53,7 @@ test: install postgres-server chromium lint test-sdk
 	$(BIN)/pytest
 
 demo: install
-	$(BIN)/driftline up
+	$(BIN)/driftline demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) $(SDK_VENV) .driftline .pytest_cache .mypy_cache .ruff_cache

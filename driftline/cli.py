@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -217,6 +218,38 @@ def dashboards_build(
         return
     for path in write(out):
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def demo(
+    keep_running: Annotated[
+        bool, typer.Option("--keep-running", help="Leave everything running for exploring.")
+    ] = False,
+    directory: Annotated[
+        Path, typer.Option(help="Where the demo keeps its database and logs (wiped first).")
+    ] = Path(".driftline/demo"),
+    summary_json: Annotated[
+        Path | None, typer.Option(help="Also write the summary as JSON here.")
+    ] = None,
+) -> None:
+    """The whole mission in a minute: traffic, drift, an alert and a signed webhook."""
+    from rich.console import Console
+
+    from driftline.demo import run_demo
+
+    console = Console() if sys.stdout.isatty() else Console(width=120)  # logs: don't squeeze
+    try:
+        run_demo(
+            directory.resolve(),
+            keep_running=keep_running,
+            summary_json=summary_json,
+            console=console,
+        )
+    except KeyboardInterrupt:
+        console.print("stopped")
+    except RuntimeError as exc:
+        console.print(f"[bold red]demo failed:[/] {exc}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
@@ -70,6 +71,13 @@ def create_app(model_name: str, transport: str, api_key: str | None) -> FastAPI:
             for row, label, score in zip(body.applicants, labels, scores, strict=True)
         ]
         return {"predictions": labels, "scores": scores.tolist(), "event_ids": event_ids}
+
+    @app.get("/training-data.csv", response_class=PlainTextResponse)
+    def training_data() -> str:
+        """What the model was trained on, with its predictions: upload it as the reference."""
+        frame = applicants(TRAINING_ROWS, seed=TRAINING_SEED)
+        frame["prediction"] = [str(int(s >= 0.5)) for s in model.predict_proba(frame)[:, 1]]
+        return frame.to_csv(index=False)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

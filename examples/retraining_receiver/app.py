@@ -78,6 +78,11 @@ def make_server(host: str, port: int, secret: str, log_path: Path) -> ThreadingH
             self.send_response(204)
             self.end_headers()
 
+        def do_GET(self) -> None:
+            """``/healthz`` for readiness checks (docker-compose, the demo)."""
+            self.send_response(200 if self.path == "/healthz" else 404)
+            self.end_headers()
+
         def log_message(self, format: str, *args: object) -> None:
             pass  # the JSON lines file is the log
 

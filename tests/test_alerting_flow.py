@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -182,11 +184,25 @@ def test_payloads_carry_what_a_retraining_job_needs(database: Database, settings
     assert ours["run"]["reference_hash"].startswith("sha256:")
     assert [f["feature"] for f in ours["drifted_features"]] == ["a"]
     assert ours["links"]["report"].endswith(f"/v1/runs/{ours['run']['id']}/report")
+    documented = _documented_payload()
+    assert set(ours) == set(documented)
+    assert set(ours["alerts"][0]) == set(documented["alerts"][0])
+    assert set(ours["run"]) == set(documented["run"]) and set(ours["links"]) == set(
+        documented["links"]
+    )
     am = next(b for b in bodies if b.get("version") == "4")
     assert am["status"] == "firing" and am["groupKey"] and am["receiver"] == "retrain"
     (alert,) = am["alerts"]
     assert len(alert["fingerprint"]) == 16 and alert["labels"]["alertname"] == "dataset_drift"
     assert alert["endsAt"] == "0001-01-01T00:00:00Z"
+
+
+def _documented_payload() -> dict[str, Any]:
+    """The example of docs/webhooks.md, which must show the fields a payload really has."""
+    text = (Path(__file__).parents[1] / "docs" / "webhooks.md").read_text()
+    block = text.split("## Payloads", 1)[1].split("```json\n", 1)[1].split("```", 1)[0]
+    example: dict[str, Any] = json.loads(block)
+    return example
 
 
 def test_alerts_api(database: Database, settings: Settings, client: TestClient) -> None:

@@ -70,10 +70,10 @@ class EndpointSpec(BaseModel):
     )
     enabled: bool = True
     min_retrain_interval_s: float = Field(
-        0.0,
+        6 * 3600.0,
         ge=0,
         description="Retraining guardrail: at most one firing message per model per "
-        "this many seconds (0: no limit).",
+        "this many seconds (default 6 h; 0: no limit).",
     )
 
     _headers = field_validator("headers")(_check_headers)

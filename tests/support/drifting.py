@@ -1,9 +1,10 @@
 """A model with drifting traffic, through the public API: what the metrics tests look at.
 
 ``credit`` has a numeric key feature (``income``) whose traffic is shifted far from the
-reference, so the run calls drift; ``age`` is checked with a distance (Wasserstein) and
-``region``/``has_card`` with p-value tests, so both kinds of statistic are exported; half of the
-events get labels (performance, label coverage) and a ``channel`` tag (segments).
+reference, so the run calls drift, and ``age`` shifts too (drift share 0.5). ``age`` is checked
+with a distance (Wasserstein), the others with p-value tests, so both kinds of statistic are
+exported; half of the events get labels (performance, label coverage) and a ``channel`` tag
+(segments).
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
+
+import httpx
 
 __all__ = ["FEATURES", "MODEL", "Api", "events", "register", "send_labels"]
 
@@ -20,9 +23,8 @@ FEATURES = ["income", "age", "region", "has_card"]
 REGIONS = ["north", "south", "east", "west"]
 
 
-class Api(Protocol):  # TestClient and httpx.Client alike
-    def post(self, url: str, **kwargs: Any) -> Any: ...
-    def put(self, url: str, **kwargs: Any) -> Any: ...
+# TestClient is an httpx.Client: the same helpers drive the in-process API and a live one.
+Api = httpx.Client
 
 
 def _ok(response: Any) -> Any:
@@ -82,7 +84,7 @@ def events(
         income = rng.gauss(80_000, 10_000)  # three reference standard deviations higher
         features: dict[str, Any] = {
             "income": round(income),
-            "age": rng.randint(18, 80),
+            "age": rng.randint(45, 95),  # older customers: drifts too (half the features)
             "region": rng.choice(REGIONS),
             "has_card": rng.random() < 0.4,
         }

@@ -11,7 +11,7 @@ SDK_VENV := .venv-sdk
 SDK_STAMP := $(SDK_VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test test-sdk lint postgres-server chromium clean
+.PHONY: install demo test test-sdk lint postgres-server chromium prometheus observability clean
 
 $(STAMP): pyproject.toml sdk/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,20 @@ chromium:
 		{ echo "installing Chromium"; $(SUDO) apt-get update -q && \
 		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# Prometheus and promtool (Debian's package) check the rules and run the metrics acceptance test.
+prometheus:
+	@command -v promtool >/dev/null 2>&1 && command -v prometheus >/dev/null 2>&1 || \
+		{ echo "installing Prometheus"; $(SUDO) apt-get update -q && \
+		  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		  --no-install-recommends prometheus; }
+
+# Dashboards JSON current with the code; Prometheus config and rules valid, rule unit tests pass.
+observability: install prometheus
+	$(BIN)/driftline dashboards build --check
+	promtool check config prometheus/prometheus.yml
+	promtool check rules prometheus/rules/driftline.rules.yml
+	promtool test rules prometheus/rules/driftline.rules.test.yml
+
 lint: install
 	$(BIN)/ruff check . sdk
 	$(BIN)/ruff format --check . sdk
@@ -49,7 +63,7 @@ test-sdk: $(SDK_STAMP)
 	cd sdk && ../$(SDK_VENV)/bin/python -m pytest --doctest-modules driftline_sdk tests \
 		--ignore=driftline_sdk/integrations  # these import their frameworks; tested in tests/
 
-test: install postgres-server chromium lint test-sdk
+test: install postgres-server chromium prometheus lint observability test-sdk
 	$(BIN)/pytest
 
 demo: install

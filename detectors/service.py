@@ -92,6 +92,15 @@ def _dispatch_job(database: Database, settings: Settings) -> None:
         log.exception("webhook dispatch failed")
 
 
+def _mlflow_job(database: Database, settings: Settings) -> None:
+    from driftline.mlflow_registry.writeback import write_back  # imports MLflow: only if on
+
+    try:
+        write_back(database, settings)
+    except Exception:  # the cursor in mlflow_links makes the next pass catch up
+        log.exception("MLflow write-back failed")
+
+
 def _configure(
     scheduler: BaseScheduler, settings: Settings, database: Database, metrics: SchedulerMetrics
 ) -> None:
@@ -117,6 +126,16 @@ def _configure(
         max_instances=1,
         misfire_grace_time=None,
     )
+    if settings.mlflow.write_back:  # results as tags on the MLflow model versions
+        scheduler.add_job(
+            _mlflow_job,
+            IntervalTrigger(seconds=settings.mlflow.write_back_seconds),
+            args=(database, settings),
+            id="mlflow-write-back",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
     scheduler.add_job(
         _dispatch_job,
         IntervalTrigger(seconds=DISPATCH_SECONDS),

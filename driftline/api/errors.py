@@ -7,8 +7,9 @@ import math
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 
+from driftline.api.error_docs import document_errors
 from driftline.core.errors import (
     AuthenticationError,
     ConflictError,
@@ -67,6 +68,20 @@ async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+    # A number or text the database cannot hold (an id past 64 bits, an over-long string) is
+    # the client's input, not a bug. The driver's message is not echoed: it may quote the data.
+    log.info("value out of range for the database: %s", type(exc).__name__)
+    body = {
+        "detail": "a value in the request is out of range",
+        "problems": [{"field": "$", "reason": "a number or text is too large to be stored"}],
+    }
+    return JSONResponse(body, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    document_errors(app)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
     app.add_exception_handler(DriftlineError, _driftline_error)
     app.add_exception_handler(OperationalError, _database_down)

@@ -8,7 +8,9 @@ COPY collector ./collector
 COPY detectors ./detectors
 COPY alerting ./alerting
 COPY dashboards ./dashboards
-RUN /opt/driftline/bin/pip install --no-cache-dir .
+# Optional extras, e.g. --build-arg EXTRAS=mlflow for the MLflow tag write-back.
+ARG EXTRAS=""
+RUN /opt/driftline/bin/pip install --no-cache-dir ".${EXTRAS:+[$EXTRAS]}"
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 driftline

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -170,6 +171,15 @@ class Label(Base):
     """Ground truth, joined to predictions by ``event_id``; may arrive before the prediction."""
 
     __tablename__ = "labels"
+    __table_args__ = (
+        # Labels not yet counted in any aggregate (their prediction may come later), by arrival.
+        Index(
+            "ix_labels_unaggregated",
+            "received_at",
+            postgresql_where=text("aggregated_ref IS NULL"),
+            sqlite_where=text("aggregated_ref IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     event_id: Mapped[str] = mapped_column(String(128), unique=True)
@@ -177,6 +187,8 @@ class Label(Base):
     label: Mapped[Any] = mapped_column(Json)
     event_time: Mapped[datetime] = mapped_column(Timestamp)
     received_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The reference whose aggregates counted this label with its prediction (exactly once each).
+    aggregated_ref: Mapped[int | None] = mapped_column(Integer)
 
 
 class DeadLetter(Base):
@@ -274,6 +286,8 @@ class FeatureResultRow(Base):
     out_of_range_share: Mapped[float | None] = mapped_column(Float)
     unseen_share: Mapped[float | None] = mapped_column(Float)
     unseen_examples: Mapped[list[str] | None] = mapped_column(Json)
+    # Aggregate path: the largest possible distance of ``statistic`` from its exact value.
+    statistic_bound: Mapped[float | None] = mapped_column(Float)
 
 
 class RunClaim(Base):
@@ -540,3 +554,8 @@ class MlflowLink(Base):
     run_id: Mapped[str | None] = mapped_column(String(64))  # the MLflow run that trained it
     last_written_run_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+# The aggregate tables live in their own module on the same Base (import them from there);
+# importing it here keeps Base.metadata complete whichever of the two is imported first.
+from driftline.core.storage import aggregate_tables as _aggregate_tables  # noqa: E402, F401

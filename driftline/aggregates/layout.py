@@ -1,0 +1,242 @@
+"""The bins of a version's aggregates, fixed by its reference (one layout per reference).
+
+Numeric features get about ``FINE_BINS`` fine bins whose edges are the reference's quantiles
+(``inverted_cdf``, so every edge is an observed value), plus three more edges:
+
+* every PSI edge of the reference profile, so the PSI / Jensen-Shannon / Hellinger / chi-square
+  bins are unions of fine bins and those statistics come out exactly;
+* the value just below the reference minimum and the reference maximum itself, so the two open
+  outer bins hold exactly the values outside the reference's range (the out-of-range share is
+  exact, and Wasserstein's tails are computed exactly from their sums).
+
+Bins are right-closed, ``(e[i-1], e[i]]``, as in ``detectors.statistics.binning``. Categorical
+and boolean features get one bin per reference category plus one "unseen" bin. The layout also
+keeps what a run needs from the reference (counts per bin, size, missing rate, standard
+deviation, range), so the aggregate path never loads the reference's raw values.
+
+>>> slot = numeric_slot("x", np.arange(1.0, 21.0), np.array([5.0, 10.0, 15.0]), 0.0, 0, 8)
+>>> slot.edges.tolist()
+[0.9999999999999999, 3.0, 5.0, 8.0, 10.0, 13.0, 15.0, 18.0, 20.0]
+>>> slot.ref_counts.tolist(), slot.coarse.tolist()
+([0, 3, 2, 3, 2, 3, 2, 3, 2, 0], [2, 4, 6])
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["FINE_BINS", "Layout", "Slot", "categorical_slot", "numeric_slot"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# 200 fine bins: each holds about 0.5% of the reference, which bounds the KS error on the
+# reference side, and 10 (the default PSI bins) divides it, so the deciles are fine edges anyway.
+FINE_BINS = 200
+NUMERIC = "numeric"
+
+
+@dataclass(frozen=True, eq=False)
+class Slot:
+    """One feature (or the prediction) in the layout; its bins are ``counts[offset:offset+n]``."""
+
+    name: str
+    kind: str  # numeric | categorical | boolean
+    offset: int
+    size: int  # non-missing reference values
+    missing_rate: float
+    ref_counts: IntArray  # reference values per bin (the unseen bin is 0)
+    edges: FloatArray | None = None  # numeric: interior edges, ascending
+    coarse: IntArray | None = None  # numeric: positions in ``edges`` of the PSI bin edges
+    shape: FloatArray | None = None  # numeric: mean within-bin reference CDF position, 0..1
+    std: float = 0.0
+    minimum: float = 0.0
+    maximum: float = 0.0
+    categories: tuple[str, ...] = ()
+
+    @property
+    def n_bins(self) -> int:
+        return int(self.ref_counts.size)
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.edges is not None
+
+
+def _fine_quantiles(sorted_values: FloatArray, n_fine: int) -> FloatArray:
+    # NumPy's inverted_cdf positions, as detectors.statistics.binning.sorted_quantile_edges.
+    n = sorted_values.size
+    positions = np.clip(np.ceil(n * (np.arange(1, n_fine) / n_fine) - 1), 0, n - 1)
+    return sorted_values[positions.astype(np.intp)]
+
+
+def numeric_slot(
+    name: str,
+    sorted_values: FloatArray,
+    coarse_edges: FloatArray,
+    missing_rate: float,
+    offset: int,
+    n_fine: int = FINE_BINS,
+) -> Slot:
+    """A numeric slot from the sorted, finite reference values and the profile's PSI edges."""
+    lowest, highest = float(sorted_values[0]), float(sorted_values[-1])
+    candidates = np.concatenate(
+        (_fine_quantiles(sorted_values, n_fine), coarse_edges, [np.nextafter(lowest, -np.inf)])
+    )
+    edges = np.unique(candidates[candidates < highest])
+    edges = np.append(edges, highest)
+    at_or_below = np.searchsorted(sorted_values, edges, side="right")
+    counts = np.diff(np.concatenate(([0], at_or_below, [sorted_values.size]))).astype(np.int64)
+    coarse = np.searchsorted(edges, coarse_edges).astype(np.int64)
+    if not np.array_equal(edges[coarse], coarse_edges):
+        raise ValueError(f"{name}: the PSI edges must be fine edges")
+    # Mean position of the reference CDF inside each interior bin (a, b]: the reference's
+    # within-bin shape, used to integrate |F_ref - F_cur| for Wasserstein (detectors.binned).
+    index = np.searchsorted(edges, sorted_values, side="left")
+    upper = edges[np.minimum(index, edges.size - 1)]
+    gaps = np.bincount(index, weights=upper - sorted_values, minlength=counts.size)
+    widths = np.concatenate(([0.0], np.diff(edges), [0.0]))  # the outer bins are unbounded
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shape = np.where((counts > 0) & (widths > 0), gaps / (counts * widths), 0.0)
+    shape[0] = shape[-1] = 0.0
+    return Slot(
+        name=name,
+        kind=NUMERIC,
+        offset=offset,
+        size=int(sorted_values.size),
+        missing_rate=float(missing_rate),
+        ref_counts=counts,
+        edges=edges,
+        coarse=coarse,
+        shape=np.clip(shape, 0.0, 1.0),
+        std=float(np.std(sorted_values)),
+        minimum=lowest,
+        maximum=highest,
+    )
+
+
+def categorical_slot(
+    name: str,
+    kind: str,
+    categories: Sequence[str],
+    counts: Sequence[int],
+    missing_rate: float,
+    offset: int,
+) -> Slot:
+    """A categorical or boolean slot: the reference categories, then the unseen bin."""
+    ref = np.append(np.asarray(counts, dtype=np.int64), 0)
+    return Slot(
+        name=name,
+        kind=kind,
+        offset=offset,
+        size=int(ref.sum()),
+        missing_rate=float(missing_rate),
+        ref_counts=ref,
+        categories=tuple(str(c) for c in categories),
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """Every slot of one reference's aggregates: the features, then the prediction if any."""
+
+    reference_id: int
+    bucket_seconds: int
+    n_bins: int  # the PSI bins (MonitorConfig.n_bins) whose edges ``Slot.coarse`` points at
+    slots: tuple[Slot, ...]
+    has_prediction: bool
+    numeric_rows: tuple[int, ...] = field(init=False)  # slot -> row of the numeric stats
+
+    def __post_init__(self) -> None:
+        rows, next_row = [], 0
+        for slot in self.slots:
+            rows.append(next_row if slot.is_numeric else -1)
+            next_row += slot.is_numeric
+        object.__setattr__(self, "numeric_rows", tuple(rows))
+
+    @property
+    def features(self) -> tuple[Slot, ...]:
+        return self.slots[:-1] if self.has_prediction else self.slots
+
+    @property
+    def prediction(self) -> Slot | None:
+        return self.slots[-1] if self.has_prediction else None
+
+    @property
+    def total_bins(self) -> int:
+        return sum(slot.n_bins for slot in self.slots)
+
+    @property
+    def n_numeric(self) -> int:
+        return sum(slot.is_numeric for slot in self.slots)
+
+    def to_bytes(self) -> bytes:
+        arrays: dict[str, Any] = {}
+        meta: dict[str, Any] = {
+            "reference_id": self.reference_id,
+            "bucket_seconds": self.bucket_seconds,
+            "n_bins": self.n_bins,
+            "has_prediction": self.has_prediction,
+            "slots": [],
+        }
+        for i, slot in enumerate(self.slots):
+            meta["slots"].append(
+                {
+                    "name": slot.name,
+                    "kind": slot.kind,
+                    "offset": slot.offset,
+                    "size": slot.size,
+                    "missing_rate": slot.missing_rate,
+                    "std": slot.std,
+                    "minimum": slot.minimum,
+                    "maximum": slot.maximum,
+                    "categories": list(slot.categories),
+                }
+            )
+            arrays[f"counts{i}"] = slot.ref_counts
+            if slot.is_numeric:
+                arrays[f"edges{i}"], arrays[f"coarse{i}"] = slot.edges, slot.coarse
+                arrays[f"shape{i}"] = slot.shape
+        buffer = io.BytesIO()
+        meta_bytes = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+        np.savez_compressed(buffer, __meta__=meta_bytes, **arrays)
+        return buffer.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Layout:
+        with np.load(io.BytesIO(data), allow_pickle=False) as stored:
+            meta = json.loads(stored["__meta__"].tobytes())
+            slots = []
+            for i, entry in enumerate(meta["slots"]):
+                numeric = f"edges{i}" in stored
+                slots.append(
+                    Slot(
+                        name=entry["name"],
+                        kind=entry["kind"],
+                        offset=int(entry["offset"]),
+                        size=int(entry["size"]),
+                        missing_rate=float(entry["missing_rate"]),
+                        ref_counts=stored[f"counts{i}"].astype(np.int64),
+                        edges=stored[f"edges{i}"] if numeric else None,
+                        coarse=stored[f"coarse{i}"] if numeric else None,
+                        shape=stored[f"shape{i}"] if numeric else None,
+                        std=float(entry["std"]),
+                        minimum=float(entry["minimum"]),
+                        maximum=float(entry["maximum"]),
+                        categories=tuple(entry["categories"]),
+                    )
+                )
+        return cls(
+            reference_id=int(meta["reference_id"]),
+            bucket_seconds=int(meta["bucket_seconds"]),
+            n_bins=int(meta["n_bins"]),
+            slots=tuple(slots),
+            has_prediction=bool(meta["has_prediction"]),
+        )

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from driftline.core.aggregate_settings import AggregateSettings
 from driftline.core.integration_settings import CloudEventsSettings, MlflowSettings
 from driftline.core.security_settings import AuthSettings, RateLimitSettings
 from driftline.core.webhook_settings import WebhookSettings
@@ -191,6 +192,7 @@ class Settings(BaseSettings):
     collector: CollectorSettings = CollectorSettings()
     scheduler: SchedulerSettings = SchedulerSettings()
     alerting: AlertingSettings = AlertingSettings()
+    aggregates: AggregateSettings = AggregateSettings()
     log_level: str = Field("INFO", description="Python log level of the service.")
     auth: AuthSettings = AuthSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()

@@ -132,6 +132,8 @@ def test_docs_list_every_metric_and_every_panel() -> None:
         for panel in board["panels"]:
             if panel["type"] != "row":
                 assert f"| {panel['title']} |" in dashboards_doc, panel["title"]
+                for target in panel["targets"]:  # the documented query is the real one
+                    assert f"`{target['expr']}`" in dashboards_doc, target["expr"]
 
 
 @pytest.mark.parametrize(

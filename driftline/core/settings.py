@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from driftline.core.aggregate_settings import AggregateSettings
@@ -108,6 +108,17 @@ class KafkaSettings(BaseModel):
     ssl_cafile: str | None = None
     ssl_certfile: str | None = None
     ssl_keyfile: str | None = None
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        # Fail at start-up, not with an opaque broker error on the first poll.
+        sasl = (self.sasl_mechanism, self.sasl_plain_username, self.sasl_plain_password)
+        if self.security_protocol.startswith("SASL_") and None in sasl:
+            raise ValueError(
+                f"security_protocol {self.security_protocol} needs sasl_mechanism (PLAIN, "
+                "SCRAM-SHA-256 or SCRAM-SHA-512), sasl_plain_username and sasl_plain_password"
+            )
+        return self
 
     def client_options(self) -> dict[str, Any]:
         """Connection and security options as kafka-python spells them."""

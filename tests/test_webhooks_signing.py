@@ -193,3 +193,17 @@ def test_secrets_never_reach_the_log(
         assert secret.encode() not in row.secret_encrypted
         assert b"token-value-123" not in row.headers_encrypted
         assert load_box(settings).decrypt(row.secret_encrypted) == secret
+
+
+def test_a_malformed_secret_key_is_refused_at_start_up() -> None:
+    from cryptography.fernet import Fernet
+    from pydantic import ValidationError
+
+    from driftline.core.settings import Settings
+
+    two = f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
+    assert Settings(secret_key=two).secret_key is not None  # type: ignore[arg-type]
+    assert Settings(secret_key="").secret_key is not None  # type: ignore[arg-type]  # unset
+    for bad in ("CHANGE-ME", "c2hvcnQ=", f"{Fernet.generate_key().decode()},x"):
+        with pytest.raises(ValidationError, match="Fernet keys"):
+            Settings(secret_key=bad)  # type: ignore[arg-type]

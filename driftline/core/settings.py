@@ -7,9 +7,11 @@ Nothing is read at import time; call :func:`load_settings` (or build :class:`Set
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from driftline.core.aggregate_settings import AggregateSettings
@@ -222,6 +224,25 @@ class Settings(BaseSettings):
         ".driftline/secret.key",
         description="Key file created (mode 0600) on first use when secret_key is unset.",
     )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        """Refuse a malformed key at start-up, not at the first webhook (a placeholder such as
+        "CHANGE-ME" left in a deployment would otherwise fail every webhook request)."""
+        keys = [k.strip() for k in (value.get_secret_value() if value else "").split(",")]
+        for key in filter(None, keys):
+            try:
+                valid = len(base64.urlsafe_b64decode(key.encode())) == 32
+            except (ValueError, binascii.Error):
+                valid = False
+            if not valid:
+                raise ValueError(
+                    "must be Fernet keys (32 url-safe base64 bytes), comma-separated; make one "
+                    'with: python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"'
+                )
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import select
+import socket
+import time
 import tracemalloc
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -17,6 +22,7 @@ from driftline.core.settings import Settings
 from driftline.core.storage import Database
 from tests.helpers import FRAUD_MODEL
 from tests.support.keys import TEST_ADMIN_KEY
+from tests.support.service import start_service
 
 MiB = 1024 * 1024
 CHUNK = 64 * 1024
@@ -174,3 +180,57 @@ def test_limits_follow_the_settings(settings: Settings, database: Database) -> N
         big = dict(FRAUD_MODEL, description="x" * 4000)
         assert client.post("/v1/models", json=big).status_code == 413
         assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201
+
+
+def _memory_mib(pid: int, field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of a process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError(f"no {field} for process {pid}")
+
+
+def _post_raw(port: int, size: int, *, declare_length: bool) -> bytes:
+    """POST ``size`` bytes over a real socket, stopping as soon as the server answers; the
+    status line of the answer."""
+    head = (
+        f"POST /v1/models HTTP/1.1\r\nHost: test\r\nAuthorization: Bearer {TEST_ADMIN_KEY}\r\n"
+        "Content-Type: application/json\r\n"
+        + (f"Content-Length: {size}\r\n" if declare_length else "Transfer-Encoding: chunked\r\n")
+        + "\r\n"
+    )
+    chunk = b"[" * CHUNK
+    framed = chunk if declare_length else b"%x\r\n%s\r\n" % (len(chunk), chunk)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(head.encode())
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for _ in range(size // CHUNK):
+                if select.select([connection], [], [], 0)[0]:
+                    break  # the answer is there: the server stopped reading
+                connection.sendall(framed)
+            if not declare_length:
+                connection.sendall(b"0\r\n\r\n")
+        return connection.recv(4096).split(b"\r\n")[0]
+
+
+def test_11_mb_over_http_is_413_and_memory_grows_less_than_5_mb(tmp_path: Path) -> None:
+    """Against `driftline up` (uvicorn) over real sockets, with and without Content-Length."""
+    service = start_service(tmp_path)
+    try:
+        pid = service.process.pid
+        _post_raw(service.port, CHUNK, declare_length=True)  # warm up: first request's imports
+        rss, peak = _memory_mib(pid, "VmRSS"), _memory_mib(pid, "VmHWM")
+        declared = _post_raw(service.port, 11 * MiB, declare_length=True)
+        assert declared == b"HTTP/1.1 413 Request Entity Too Large"
+        assert _memory_mib(pid, "VmHWM") - peak < 5  # refused on the header: nothing read
+        chunked = _post_raw(service.port, 11 * MiB, declare_length=False)
+        assert chunked == b"HTTP/1.1 413 Request Entity Too Large"
+        # The answer goes out before the request's task ends and drops the body: allow it 3 s.
+        deadline = time.monotonic() + 3
+        while _memory_mib(pid, "VmRSS") - rss >= 5 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _memory_mib(pid, "VmRSS") - rss < 5
+        # Without a length the body is read up to the 10 MiB limit, never further.
+        assert _memory_mib(pid, "VmHWM") - peak < 10 + 2
+    finally:
+        service.stop()

@@ -17,17 +17,18 @@ import logging
 import random
 import secrets as token
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select, update
 
-import driftline
+from alerting.webhooks.message import compose
 from alerting.webhooks.outbox import PENDING, disable_endpoint
+from alerting.webhooks.presets.base import PresetError
 from alerting.webhooks.schedule import retry_delay
 from alerting.webhooks.secrets import SecretBox, SecretKeyError, load_box
 from alerting.webhooks.sender import Sender, SendResult, send
-from alerting.webhooks.signing import signed_headers
 from alerting.webhooks.ssrf import Resolver, UnsafeUrlError, check_url
 from driftline.core.settings import Settings
 from driftline.core.storage import Database
@@ -49,6 +50,8 @@ class _Claim:
     url: str
     secret_encrypted: bytes
     headers_encrypted: bytes | None
+    preset: dict[str, Any] | None
+    preset_secrets_encrypted: bytes | None
     lease: datetime
 
 
@@ -83,6 +86,8 @@ def _claim(database: Database, settings: Settings, now: datetime) -> list[_Claim
                     endpoint.url,
                     endpoint.secret_encrypted,
                     endpoint.headers_encrypted,
+                    endpoint.preset,
+                    endpoint.preset_secrets_encrypted,
                     lease,
                 )
             )
@@ -112,24 +117,40 @@ def _attempt(
 ) -> SendResult:
     webhooks = settings.webhooks
     try:
-        # On every attempt: DNS answers and the allowlist may have changed since creation.
-        target = check_url(claim.url, webhooks.allowed_hosts, resolver=resolver)
-    except UnsafeUrlError as exc:
-        return SendResult(None, 0.0, error=f"refused: {exc.reason}")
-    try:
         if isinstance(box, SecretKeyError):
             raise box
         secret = box.decrypt(claim.secret_encrypted)
         custom = box.decrypt_json(claim.headers_encrypted) if claim.headers_encrypted else {}
+        preset_secrets = (
+            box.decrypt_json(claim.preset_secrets_encrypted)
+            if claim.preset_secrets_encrypted
+            else {}
+        )
     except SecretKeyError as exc:
         return SendResult(None, 0.0, error=str(exc))
-    headers = {
-        **custom,
-        "Content-Type": "application/json",
-        "User-Agent": f"Driftline-Webhooks/{driftline.__version__}",
-        **signed_headers(secret, claim.message_id, int(at.timestamp()), claim.body),
-    }
-    return sender(target, claim.body, headers, webhooks.timeout_s)
+    try:
+        outgoing = compose(
+            url=claim.url,
+            body=claim.body,
+            message_id=claim.message_id,
+            secret=secret,
+            headers=custom,
+            preset=claim.preset,
+            preset_secrets=preset_secrets,
+            timestamp=int(at.timestamp()),
+        )
+    except PresetError as exc:
+        return SendResult(None, 0.0, error=f"preset: {exc}")
+    try:
+        # On every attempt: DNS answers and the allowlist may have changed since creation.
+        target = check_url(outgoing.url, webhooks.allowed_hosts, resolver=resolver)
+    except UnsafeUrlError as exc:
+        return SendResult(None, 0.0, error=f"refused: {exc.reason}")
+    result = sender(target, outgoing.body, outgoing.headers, webhooks.timeout_s)
+    if result.status in outgoing.done_statuses:
+        note = f"HTTP {result.status}: the run exists already (an earlier attempt created it)"
+        return replace(result, accepted=True, error=note)
+    return result
 
 
 def _record(

@@ -1,8 +1,10 @@
 """Webhook endpoints: create, read, change, delete, rotate the secret (behind ``/v1/webhooks``).
 
-URLs pass the SSRF check when set (and again on every attempt). The signing secret and the
-custom headers are stored encrypted (:mod:`alerting.webhooks.secrets`); the secret is returned
-once, by :func:`create_endpoint` and :func:`rotate_secret`, and header values never.
+URLs pass the SSRF check when set (and again on every attempt). The signing secret, the
+custom headers and preset credentials are stored encrypted (:mod:`alerting.webhooks.secrets`);
+the secret is returned once, by :func:`create_endpoint` and :func:`rotate_secret`, header
+values and credentials never. An endpoint with a preset (:mod:`alerting.webhooks.presets`)
+keeps the system's base URL and the ``driftline`` format its requests are built from.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alerting.webhooks.outbox import disable_endpoint
+from alerting.webhooks.presets.registry import check_base_url
+from alerting.webhooks.presets.specs import PresetSpec, split_preset
 from alerting.webhooks.records import (
     CreatedEndpoint,
     EndpointRecord,
@@ -25,7 +29,7 @@ from alerting.webhooks.records import (
 from alerting.webhooks.secrets import SecretBox
 from alerting.webhooks.signing import generate_secret
 from alerting.webhooks.ssrf import Resolver, check_url
-from driftline.core.errors import NotFoundError
+from driftline.core.errors import FieldProblem, InvalidInputError, NotFoundError
 from driftline.core.storage.tables import WebhookEndpoint
 
 __all__ = [
@@ -54,6 +58,9 @@ def _record(endpoint: WebhookEndpoint, box: SecretBox) -> EndpointRecord:
     names: list[str] = []
     if endpoint.headers_encrypted is not None:
         names = sorted(box.decrypt_json(endpoint.headers_encrypted))
+    secret_names: list[str] = []
+    if endpoint.preset_secrets_encrypted is not None:
+        secret_names = sorted(box.decrypt_json(endpoint.preset_secrets_encrypted))
     return EndpointRecord(
         id=endpoint.id,
         name=endpoint.name,
@@ -63,6 +70,8 @@ def _record(endpoint: WebhookEndpoint, box: SecretBox) -> EndpointRecord:
         events=endpoint.events,
         payload_format=endpoint.payload_format,
         header_names=names,
+        preset=endpoint.preset,
+        preset_secret_names=secret_names,
         enabled=endpoint.enabled,
         disabled_reason=endpoint.disabled_reason,
         min_retrain_interval_s=endpoint.min_retrain_interval_s,
@@ -76,6 +85,27 @@ def _headers(box: SecretBox, headers: dict[str, str]) -> bytes | None:
     return box.encrypt_json(headers) if headers else None
 
 
+def _set_preset(endpoint: WebhookEndpoint, spec: PresetSpec | None, box: SecretBox) -> None:
+    if spec is None:
+        endpoint.preset, endpoint.preset_secrets_encrypted = None, None
+        return
+    options, secrets = split_preset(spec)
+    endpoint.preset = options
+    endpoint.preset_secrets_encrypted = box.encrypt_json(secrets) if secrets else None
+
+
+def _check_preset(endpoint: WebhookEndpoint) -> None:
+    """A preset needs its system's base URL and the ``driftline`` evidence to build from."""
+    if endpoint.preset is None:
+        return
+    check_base_url(str(endpoint.preset["system"]), endpoint.url)
+    if endpoint.payload_format != "driftline":
+        reason = "must be driftline with a preset: the preset builds its request from it"
+        raise InvalidInputError(
+            f"payload_format: {reason}", [FieldProblem("payload_format", reason)]
+        )
+
+
 def create_endpoint(
     session: Session,
     spec: EndpointSpec,
@@ -86,6 +116,9 @@ def create_endpoint(
     resolver: Resolver | None = None,
 ) -> CreatedEndpoint:
     """Store a new endpoint with a fresh secret; the only answer that contains the secret."""
+    if spec.preset is not None:
+        # Before resolving the host: "github.com" is a mistake whether or not it resolves.
+        check_base_url(spec.preset.system, spec.url)
     target = check_url(spec.url, allowed_hosts, resolver=resolver)
     secret = generate_secret()
     endpoint = WebhookEndpoint(
@@ -97,6 +130,8 @@ def create_endpoint(
         payload_format=spec.payload_format,
         secret_encrypted=box.encrypt(secret),
         headers_encrypted=_headers(box, spec.headers),
+        preset=None,
+        preset_secrets_encrypted=None,
         enabled=spec.enabled,
         disabled_reason=None if spec.enabled else "created disabled",
         min_retrain_interval_s=spec.min_retrain_interval_s,
@@ -104,6 +139,8 @@ def create_endpoint(
         created_at=now,
         updated_at=now,
     )
+    _set_preset(endpoint, spec.preset, box)
+    _check_preset(endpoint)
     session.add(endpoint)
     session.flush()
     return CreatedEndpoint(**_record(endpoint, box).model_dump(), secret=secret)
@@ -133,7 +170,6 @@ def update_endpoint(
     endpoint = find_endpoint(session, endpoint_id)
     given = update.model_fields_set
     if update.url is not None:
-        check_url(update.url, allowed_hosts, resolver=resolver)
         endpoint.url = update.url
     changes: dict[str, Any] = {
         name: getattr(update, name)
@@ -144,6 +180,11 @@ def update_endpoint(
         setattr(endpoint, name, value)
     if update.headers is not None:
         endpoint.headers_encrypted = _headers(box, update.headers)
+    if "preset" in given:
+        _set_preset(endpoint, update.preset, box)
+    _check_preset(endpoint)  # on the result: a new url must fit the preset, and the reverse
+    if update.url is not None:
+        check_url(update.url, allowed_hosts, resolver=resolver)
     if update.enabled is False and endpoint.enabled:
         disable_endpoint(session, endpoint, reason="disabled through the API", now=now)
     elif update.enabled and not endpoint.enabled:

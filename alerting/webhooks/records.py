@@ -1,16 +1,18 @@
 """What ``/v1/webhooks`` accepts and returns (pydantic, no web framework).
 
-Secrets and custom header values are write-only: they are returned once (the secret, on
-creation and rotation) and never again; a record shows only the header names.
+Secrets, custom header values and preset credentials are write-only: they are returned once
+(the secret, on creation and rotation) or never; a record shows only their names.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from alerting.webhooks.presets.specs import PresetSpec
 
 __all__ = [
     "EVENTS",
@@ -68,6 +70,12 @@ class EndpointSpec(BaseModel):
     headers: dict[str, str] = Field(
         default_factory=dict, description="Sent with every request (e.g. a CI token); encrypted."
     )
+    preset: PresetSpec | None = Field(
+        None,
+        description="Send the request a retraining system's API expects (GitHub Actions, "
+        "GitLab CI, Jenkins, Airflow, Kubeflow Pipelines, Argo Workflows); url is then the "
+        "system's base URL. Credentials in it are encrypted and never shown again.",
+    )
     enabled: bool = True
     min_retrain_interval_s: float = Field(
         6 * 3600.0,
@@ -77,6 +85,13 @@ class EndpointSpec(BaseModel):
     )
 
     _headers = field_validator("headers")(_check_headers)
+
+    @model_validator(mode="after")
+    def _preset_defaults(self) -> EndpointSpec:
+        # Retraining is triggered by drift, not by its end: resolved only when asked.
+        if self.preset is not None and "events" not in self.model_fields_set:
+            self.events = ["firing"]
+        return self
 
 
 class EndpointUpdate(BaseModel):
@@ -91,6 +106,7 @@ class EndpointUpdate(BaseModel):
     events: list[Event] | None = Field(None, min_length=1)
     payload_format: PayloadFormat | None = None
     headers: dict[str, str] | None = None
+    preset: PresetSpec | None = Field(None, description="Replaces the preset; null removes it.")
     enabled: bool | None = None
     min_retrain_interval_s: float | None = Field(None, ge=0)
 
@@ -106,6 +122,8 @@ class EndpointRecord(BaseModel):
     events: list[str]
     payload_format: str
     header_names: list[str]
+    preset: dict[str, Any] | None = Field(description="The preset's options (no credentials).")
+    preset_secret_names: list[str] = Field(description="Names of the stored preset credentials.")
     enabled: bool
     disabled_reason: str | None
     min_retrain_interval_s: float

@@ -32,10 +32,12 @@ class SendResult:
     latency_s: float
     retry_after: str | None = None
     error: str | None = None
+    # A non-2xx answer that still means done (a preset's duplicate run); error explains it.
+    accepted: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
+        return self.accepted or (self.status is not None and 200 <= self.status < 300)
 
 
 Sender = Callable[[Target, bytes, Mapping[str, str], float], SendResult]

@@ -22,9 +22,10 @@ class Answer:
 
 @dataclass(frozen=True)
 class Received:
-    path: str
+    path: str  # with the query
     headers: dict[str, str]  # lower-case names
     body: bytes
+    method: str = "POST"
 
 
 class Receiver:
@@ -50,7 +51,12 @@ class Receiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"{self.base_url}/hook"
+
+    @property
+    def base_url(self) -> str:
+        """Scheme, host and port: what a webhook preset is given (it appends the path)."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def ids(self) -> list[str]:
         with self.lock:
@@ -68,7 +74,7 @@ class Receiver:
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
                 with receiver.lock:
-                    receiver.received.append(Received(self.path, headers, body))
+                    receiver.received.append(Received(self.path, headers, body, self.command))
                     number = len(receiver.received)
                     answer = receiver.script.popleft() if receiver.script else receiver.default
                 if number == receiver.hold_at:
@@ -85,6 +91,9 @@ class Receiver:
                     self.wfile.write(answer.body)
                 except OSError:
                     pass  # the sender gave up (timeout) or was killed
+
+            # Recorded too, so a test can see a request sent with the wrong method.
+            do_PUT = do_PATCH = do_DELETE = do_POST
 
             def log_message(self, format: str, *args: object) -> None:
                 pass

@@ -437,6 +437,10 @@ class WebhookEndpoint(Base):
     # Fernet tokens (alerting.webhooks.secrets): the signing secret and the custom headers.
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
     headers_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A retraining-system preset (alerting.webhooks.presets): its options, and its
+    # credentials as a Fernet token. Null: a plain webhook.
+    preset: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    preset_secrets_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
     enabled: Mapped[bool] = mapped_column(Boolean)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     min_retrain_interval_s: Mapped[float] = mapped_column(Float)

@@ -10,8 +10,10 @@ import json
 import math
 import re
 from datetime import UTC, datetime, timedelta
+from itertools import compress, repeat
 from typing import Annotated, Any, Literal
 
+import orjson
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -40,6 +42,7 @@ __all__ = [
     "EventRejection",
     "LabelEvent",
     "PredictionEvent",
+    "encoded_size",
     "event_json_schema",
     "parse_event",
 ]
@@ -50,6 +53,11 @@ MAX_EVENT_BYTES = 64 * 1024
 MAX_TAGS = 20
 MAX_FUTURE = timedelta(days=7)
 _FEATURE_NAME = re.compile(FEATURE_NAME_PATTERN)
+# All of an event's feature names at once, joined by commas (which no valid name contains).
+_NAME = FEATURE_NAME_PATTERN.removeprefix("^").removesuffix("$")
+_JOINED_NAMES = re.compile(f"{_NAME}(?:,{_NAME})*")
+# A string of at most this many characters is at most MAX_STRING_BYTES in UTF-8.
+_SURELY_SHORT = 256
 
 EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
 
@@ -134,6 +142,32 @@ class _Event(BaseModel):
         return value.astimezone(UTC)
 
 
+def _surely_valid_features(features: dict[str, Any]) -> bool:
+    """A few C-speed passes over the whole dict instead of a check per feature (this runs for
+    every event on the ingest hot path). True only when the per-feature checks would all pass;
+    False sends the event through them, which then name the culprit."""
+    if not features:
+        return True
+    joined = ",".join(features)
+    if joined.count(",") != len(features) - 1 or not _JOINED_NAMES.fullmatch(joined):
+        return False
+    values = features.values()
+    strings = list(compress(values, map(isinstance, values, repeat(str))))
+    if not strings:
+        return True
+    if max(map(len, strings)) > _SURELY_SHORT:
+        return False
+    blob = "".join(strings)
+    if "\x00" in blob:
+        return False
+    if not blob.isascii():
+        try:
+            blob.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate somewhere
+            return False
+    return True
+
+
 class PredictionEvent(_Event):
     """One prediction of a model: its input features and its output."""
 
@@ -159,6 +193,8 @@ class PredictionEvent(_Event):
     def _feature_limits(cls, features: dict[str, Any]) -> dict[str, Any]:
         if len(features) > MAX_FEATURES:
             raise ValueError(f"has {len(features)} features; at most {MAX_FEATURES} are allowed")
+        if _surely_valid_features(features):
+            return features
         for name, value in features.items():
             if not _FEATURE_NAME.match(name):
                 raise ValueError(
@@ -226,14 +262,13 @@ def parse_event(
     """Validate one decoded event; raise :class:`EventRejection` saying what is wrong.
 
     ``size`` is the event's encoded size when the caller knows it (a Kafka message); otherwise it
-    is measured by re-encoding.
+    is measured by re-encoding it as compact JSON.
     """
     if not isinstance(raw, dict):
         raise EventRejection([FieldProblem("$", "an event must be a JSON object")])
     event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
     if size is None:
-        encoded = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
-        size = len(encoded.encode("utf-8", "surrogatepass"))  # lone surrogates are judged later
+        size = encoded_size(raw)
     if size > MAX_EVENT_BYTES:
         raise EventRejection(
             [FieldProblem("$", f"event is {size} bytes; at most {MAX_EVENT_BYTES} are allowed")],
@@ -257,6 +292,15 @@ def parse_event(
             for err in exc.errors(include_url=False)
         ]
         raise EventRejection(problems, event_id) from None
+
+
+def encoded_size(raw: object) -> int:
+    """Bytes of ``raw`` as compact UTF-8 JSON: how big an event inside a batch is."""
+    try:
+        return len(orjson.dumps(raw, default=str))  # about ten times faster than json.dumps
+    except TypeError:  # integers beyond 64 bits, lone surrogates: the standard encoder copes
+        encoded = json.dumps(raw, separators=(",", ":"), ensure_ascii=False, default=str)
+        return len(encoded.encode("utf-8", "surrogatepass"))  # lone surrogates are judged later
 
 
 def event_json_schema() -> dict[str, Any]:

@@ -1,28 +1,55 @@
-"""Writing validated events and labels: one transaction, idempotent on ``event_id``."""
+"""Writing validated events and labels: one transaction, idempotent on ``event_id``.
+
+This is the ingest hot path (the collector stores tens of thousands of events a second through
+it): each event becomes one row tuple, its JSON columns encoded once by orjson, and the rows go
+to :func:`~driftline.core.storage.bulk.insert_new` in bulk.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, select
+import orjson
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from driftline.aggregates.ingest import IngestAggregates
 from driftline.core.contract import LabelEvent, PredictionEvent
 from driftline.core.modelspec import FeatureType
 from driftline.core.storage import tables as t
 from driftline.core.storage.bulk import insert_new
-from driftline.ingest.conform import conform_features, conform_value
+from driftline.ingest.conform import Conformer, conform_value
 from driftline.registry.models import ensure_version
 
-__all__ = ["StoreOutcome", "store_events"]
+__all__ = ["LABEL_COLUMNS", "PREDICTION_COLUMNS", "StoreOutcome", "store_events"]
+
+PREDICTION_COLUMNS = (
+    "event_id",
+    "model_id",
+    "version_id",
+    "event_time",
+    "received_at",
+    "features",
+    "extra_features",
+    "type_violations",
+    "prediction",
+    "score",
+    "tags",
+)
+LABEL_COLUMNS = ("event_id", "model_id", "label", "event_time", "received_at")
 
 
 @dataclass
 class StoreOutcome:
-    """What happened to each event passed in, by its position in the input."""
+    """What happened to each event passed in, by its position in the input.
+
+    ``stored`` lists exactly the events this call inserted (not those already stored), so
+    anything derived from new events (counts, aggregates) can start from it.
+    """
 
     stored: list[int] = field(default_factory=list)
     duplicate: list[int] = field(default_factory=list)
@@ -33,7 +60,7 @@ class StoreOutcome:
 @dataclass(frozen=True, slots=True)
 class _ModelInfo:
     id: int
-    schema: dict[str, FeatureType]
+    conform: Conformer
     prediction_type: FeatureType
     label_type: FeatureType
 
@@ -47,12 +74,22 @@ def _models(session: Session, names: set[str]) -> dict[str, _ModelInfo]:
     return {
         name: _ModelInfo(
             mid,
-            {f["name"]: FeatureType(f["type"]) for f in feats},
+            Conformer({f["name"]: FeatureType(f["type"]) for f in feats}),
             FeatureType(pt),
             FeatureType(lt),
         )
         for name, mid, feats, pt, lt in rows
     }
+
+
+def _json(value: Any) -> bytes | None:
+    """JSON text for a JSON column (``None`` stays SQL NULL)."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # integers beyond 64 bits; the standard encoder writes them exactly
+        return json.dumps(value, separators=(",", ":")).encode()
 
 
 def _output(value: object, kind: FeatureType, what: str) -> tuple[object, str | None]:
@@ -77,9 +114,12 @@ def store_events(
     outcome = StoreOutcome()
     models = _models(session, {e.model for e in events})
     versions: dict[tuple[int, str | None], int] = {}
-    predictions: list[tuple[int, dict[str, Any]]] = []
-    labels: list[tuple[int, dict[str, Any]]] = []
+    predictions: list[tuple[Any, ...]] = []
+    labels: list[tuple[Any, ...]] = []
+    prediction_at: list[int] = []  # input position of each row
+    label_at: list[int] = []
     seen: set[tuple[str, str]] = set()
+    aggregates = IngestAggregates(session)  # window aggregates of what gets stored
     for index, event in enumerate(events):
         info = models.get(event.model)
         if info is None:
@@ -94,18 +134,8 @@ def store_events(
                 outcome.rejected[index] = ("label", problem)
                 continue
             seen.add((event.type, event.event_id))
-            labels.append(
-                (
-                    index,
-                    {
-                        "event_id": event.event_id,
-                        "model_id": info.id,
-                        "label": label,
-                        "event_time": event.event_time or now,
-                        "received_at": now,
-                    },
-                )
-            )
+            labels.append((event.event_id, info.id, _json(label), event.event_time or now, now))
+            label_at.append(index)
             continue
         output, problem = _output(event.prediction, info.prediction_type, "prediction")
         if problem:
@@ -113,39 +143,58 @@ def store_events(
             continue
         seen.add((event.type, event.event_id))
         key = (info.id, event.model_version)
-        if key not in versions:
-            versions[key] = ensure_version(session, info.id, event.model_version)
-        conformed = conform_features(event.features, info.schema)
-        outcome.type_violations += bool(conformed.violations)
+        version_id = versions.get(key)
+        if version_id is None:
+            version_id = versions[key] = ensure_version(session, info.id, event.model_version)
+        conformed = info.conform(event.features)
+        aggregates.add(
+            index,
+            versions[key],
+            info.id,
+            event.event_time or now,
+            conformed.features,
+            conformed.violations,
+            output,
+        )
+        if conformed.violations:
+            outcome.type_violations += 1
         predictions.append(
             (
-                index,
-                {
-                    "event_id": event.event_id,
-                    "model_id": info.id,
-                    "version_id": versions[key],
-                    "event_time": event.event_time or now,
-                    "received_at": now,
-                    "features": conformed.features,
-                    "extra_features": conformed.extra,
-                    "type_violations": conformed.violations,
-                    "prediction": output,
-                    "score": event.score,
-                    "tags": event.tags,
-                },
+                event.event_id,
+                info.id,
+                version_id,
+                event.event_time or now,
+                now,
+                _json(conformed.features),
+                _json(conformed.extra),
+                _json(conformed.violations),
+                _json(output),
+                _json(event.score),
+                _json(event.tags),
             )
         )
-    _insert(session, t.PredictionEvent, predictions, outcome)
-    _insert(session, t.Label, labels, outcome)
+        prediction_at.append(index)
+    labelled = {e.model for e in events if isinstance(e, LabelEvent)}
+    aggregates.prepare({info.id for name, info in models.items() if name in labelled})
+    _insert(session, t.PredictionEvent, PREDICTION_COLUMNS, predictions, prediction_at, outcome)
+    _insert(session, t.Label, LABEL_COLUMNS, labels, label_at, outcome)
+    aggregates.record(outcome.stored, events)
     return outcome
 
 
 def _insert(
-    session: Session, table: Any, rows: list[tuple[int, dict[str, Any]]], outcome: StoreOutcome
+    session: Session,
+    table: Any,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    positions: list[int],
+    outcome: StoreOutcome,
 ) -> None:
     if not rows:
         return
-    json_columns = {c.name for c in table.__table__.columns if isinstance(c.type, JSON)}
-    new = insert_new(session, table.__table__, [row for _, row in rows], json_columns)
-    for index, row in rows:
-        (outcome.stored if row["event_id"] in new else outcome.duplicate).append(index)
+    new = insert_new(session, table.__table__, columns, rows)
+    if len(new) == len(rows):  # the usual case: nothing was stored before
+        outcome.stored.extend(positions)
+        return
+    for index, row in zip(positions, rows, strict=True):
+        (outcome.stored if row[0] in new else outcome.duplicate).append(index)

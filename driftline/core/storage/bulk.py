@@ -1,67 +1,90 @@
 """Idempotent bulk inserts keyed on ``event_id``: the collector's and the ingest API's hot path.
 
-PostgreSQL: ``COPY`` into a temporary staging table (dropped at commit), then
-``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id``, which tells exactly
-which rows were new. A multi-row ``INSERT ... VALUES`` spends most of its time in the driver
-parsing the statement; COPY streams rows instead.
+Rows arrive as tuples in the order of ``columns``, with JSON columns already encoded (JSON text
+as ``bytes``, ``None`` for SQL NULL), so no per-value type processing happens here.
 
-SQLite: inside the ``BEGIN IMMEDIATE`` write transaction no other writer can interleave, so
-selecting the ids already stored and ``executemany``-inserting the others (C speed in sqlite3) is
-race-free and as exact.
+PostgreSQL: ``COPY`` straight into the table inside a savepoint. Usually no event is stored yet,
+the COPY succeeds, and every row is new: the server parses and indexes the rows while the
+client is still streaming them, and nothing is written twice. When an ``event_id`` is already
+there (a replay, a re-delivery after a crash) the unique index stops the COPY; the savepoint
+is rolled back and the rows go through a temporary staging table and
+``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id``, which says
+exactly which rows were new.
+
+SQLite: inside the ``BEGIN IMMEDIATE`` write transaction no other writer can interleave, so an
+``executemany`` of ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` (C speed in sqlite3) followed
+by reading back the ids above the previous largest row id is race-free and as exact.
+
+Driver errors are re-raised as SQLAlchemy's, so callers tell an outage
+(``OperationalError``) from refused data the same way as for any other statement.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import JSON, Table
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 __all__ = ["insert_new"]
 
-_SQLITE_IN_CHUNK = 900  # stays below SQLite's bound-variable limit
-
-
-def _json(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"))
+Row = Sequence[Any]
 
 
 def insert_new(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], json_columns: set[str]
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Row]
 ) -> set[str]:
-    """Insert the rows whose ``event_id`` is not stored yet; return the ids inserted.
+    """Insert the rows whose ``event_id`` is not stored yet; return the ``event_id``s inserted.
 
-    ``rows`` must not repeat an ``event_id`` and must all have the same keys.
+    ``rows`` must not repeat an ``event_id``; ``table`` needs an integer primary key ``id``.
     """
     if not rows:
         return set()
-    columns = list(rows[0])
-    if session.get_bind().dialect.name == "postgresql":
-        return _postgres(session, table, rows, columns, json_columns)
-    return _sqlite(session, table, rows, columns)
+    connection = session.connection()  # begins the transaction (BEGIN IMMEDIATE on SQLite)
+    driver = connection.connection.driver_connection
+    key = list(columns).index("event_id")
+    with _as_sqlalchemy_errors(connection.dialect.loaded_dbapi.Error):
+        if connection.dialect.name == "postgresql":
+            return _postgres(driver, table, columns, rows, key)
+        return _sqlite(driver, table, columns, rows)
+
+
+@contextmanager
+def _as_sqlalchemy_errors(driver_error: type[Exception]) -> Iterator[None]:
+    try:
+        yield
+    except driver_error as exc:
+        raise DBAPIError.instance(
+            "bulk insert", None, exc, driver_error, ismulti=True
+        ) from exc  # e.g. OperationalError when the server went away mid-batch
 
 
 def _postgres(
-    session: Session,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    columns: list[str],
-    json_columns: set[str],
+    driver: Any, table: Table, columns: Sequence[str], rows: Sequence[Row], key: int
 ) -> set[str]:
-    connection = session.connection().connection.driver_connection
-    assert connection is not None
+    import psycopg
+
     names = ", ".join(f'"{c}"' for c in columns)  # column names come from our code, not input
-    staging = f"staging_{table.name}"
-    with connection.cursor() as cursor:
+    json_columns = [isinstance(table.c[c].type, JSON) for c in columns]
+    with driver.cursor() as cursor:
+        cursor.execute("SAVEPOINT driftline_bulk")
+        try:
+            _copy(cursor, table.name, names, rows, json_columns)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT driftline_bulk")
+        else:
+            cursor.execute("RELEASE SAVEPOINT driftline_bulk")
+            return {row[key] for row in rows}
+        staging = f"staging_{table.name}"
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} "  # noqa: S608 - our own identifiers
             f"ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA"
         )
-        with cursor.copy(f"COPY {staging} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([_json(row[c]) if c in json_columns else row[c] for c in columns])
+        _copy(cursor, staging, names, rows, json_columns)
         cursor.execute(
             f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "  # noqa: S608
             "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
@@ -71,15 +94,70 @@ def _postgres(
     return inserted
 
 
-def _sqlite(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], columns: list[str]
-) -> set[str]:
-    ids = [row["event_id"] for row in rows]
-    existing: set[str] = set()
-    query = select(table.c.event_id).where(table.c.event_id.in_(bindparam("ids", expanding=True)))
-    for start in range(0, len(ids), _SQLITE_IN_CHUNK):
-        existing.update(session.scalars(query, {"ids": ids[start : start + _SQLITE_IN_CHUNK]}))
-    new_rows = [row for row in rows if row["event_id"] not in existing]
-    if new_rows:
-        session.execute(table.insert(), new_rows)  # executemany: one prepared statement
-    return {row["event_id"] for row in new_rows}
+def _copy(
+    cursor: Any, target: str, names: str, rows: Sequence[Row], json_columns: list[bool]
+) -> None:
+    # JSON text goes in as text: COPY's text format parses it into jsonb on the server.
+    decode = [i for i, is_json in enumerate(json_columns) if is_json]
+    with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            values = list(row)
+            for i in decode:
+                if values[i] is not None:
+                    values[i] = values[i].decode()
+            copy.write_row(values)
+
+
+def _sqlite(driver: Any, table: Table, columns: Sequence[str], rows: Sequence[Row]) -> set[str]:
+    convert = [(i, f) for i, c in enumerate(columns) if (f := _sqlite_converter(table, c))]
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    cursor = driver.cursor()
+    try:
+        top = cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table.name}").fetchone()[0]  # noqa: S608
+        cursor.executemany(
+            f"INSERT INTO {table.name} ({names}) VALUES ({marks}) "  # noqa: S608
+            "ON CONFLICT (event_id) DO NOTHING",
+            _converted(rows, convert),
+        )
+        # Row ids only grow while this transaction holds the write lock: the new rows are
+        # exactly those above the previous maximum.
+        found = cursor.execute(
+            f"SELECT event_id FROM {table.name} WHERE id > ?",  # noqa: S608
+            (top,),
+        ).fetchall()
+    finally:
+        cursor.close()
+    return {r[0] for r in found}
+
+
+def _converted(
+    rows: Sequence[Row], convert: list[tuple[int, Callable[[Any], Any]]]
+) -> Iterator[Row]:
+    for row in rows:
+        values = list(row)
+        for i, f in convert:
+            if values[i] is not None:
+                values[i] = f(values[i])
+        yield values
+
+
+def _sqlite_text(value: bytes) -> str:
+    return value.decode()
+
+
+def _sqlite_time(value: datetime) -> str:
+    # What UtcDateTime stores on SQLite: naive UTC in SQLAlchemy's text format.
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _sqlite_converter(table: Table, column: str) -> Callable[[Any], Any] | None:
+    kind = table.c[column].type
+    if isinstance(kind, JSON):
+        return _sqlite_text
+    try:
+        if kind.python_type is datetime:
+            return _sqlite_time
+    except NotImplementedError:
+        pass
+    return None

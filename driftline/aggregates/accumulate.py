@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -71,7 +72,7 @@ def category_label(value: Any) -> str:
     return str(value)
 
 
-def _floats(values: list[Any]) -> FloatArray:
+def _floats(values: Sequence[Any]) -> FloatArray:
     try:
         return np.asarray(values, dtype=np.float64)  # None becomes NaN: missing
     except (TypeError, ValueError):  # a stray non-number: keep the numbers, as the raw path
@@ -81,19 +82,41 @@ def _floats(values: list[Any]) -> FloatArray:
         return np.asarray(kept, dtype=np.float64)
 
 
-def _numeric_matrix(layout: Layout, events: Sequence[Fresh]) -> FloatArray:
+def _rows(features: list[Mapping[str, Any]], names: list[str]) -> list[tuple[Any, ...]]:
+    """The values of ``names`` per event, looked up in C (``itemgetter``)."""
+    if len(names) == 1:
+        only = names[0]
+        return [(f.get(only),) for f in features]
+    try:
+        return list(map(itemgetter(*names), features))
+    except KeyError:  # some event lacks a feature: it is missing there
+        return [tuple(map(f.get, names)) for f in features]
+
+
+def _numeric_columns(layout: Layout, events: Sequence[Fresh]) -> FloatArray:
+    """Every numeric slot's values as one row of a C-contiguous (slots x events) matrix."""
     names = [s.name for s in layout.features if s.is_numeric]
-    rows = [tuple(map(e.features.get, names)) for e in events]
+    rows = _rows([e.features for e in events], names) if names else []
     try:
         matrix = np.array(rows, dtype=np.float64).reshape(len(events), len(names))
-    except (TypeError, ValueError):
-        columns = [_floats([row[j] for row in rows]) for j in range(len(names))]
-        matrix = np.column_stack(columns) if columns else np.empty((len(events), 0))
+    except (TypeError, ValueError):  # a value that is no number: column by column
+        matrix = np.empty((len(events), len(names)))
+        for j in range(len(names)):
+            matrix[:, j] = _floats([row[j] for row in rows])
     prediction = layout.prediction
     if prediction is not None and prediction.is_numeric:
-        column = _floats([e.prediction for e in events])
-        matrix = np.column_stack((matrix, column))
-    return matrix
+        matrix = np.column_stack((matrix, _floats([e.prediction for e in events])))
+    return np.ascontiguousarray(matrix.T)
+
+
+def _categorical_columns(layout: Layout, events: Sequence[Fresh]) -> list[Sequence[Any]]:
+    names = [s.name for s in layout.features if not s.is_numeric]
+    rows = _rows([e.features for e in events], names) if names else []
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    prediction = layout.prediction
+    if prediction is not None and not prediction.is_numeric:
+        columns.append([e.prediction for e in events])
+    return columns
 
 
 def _add_numeric(partial: Partial, layout: Layout, i: int, slot: Slot, column: FloatArray) -> None:
@@ -102,8 +125,7 @@ def _add_numeric(partial: Partial, layout: Layout, i: int, slot: Slot, column: F
     partial.missing[i] += column.size - values.size
     if not values.size:
         return
-    assert slot.edges is not None
-    index = np.searchsorted(slot.edges, values, side="left")
+    index = slot.bins_of(values)
     partial.counts[slot.offset : slot.offset + slot.n_bins] += np.bincount(
         index, minlength=slot.n_bins
     )
@@ -116,8 +138,8 @@ def _add_numeric(partial: Partial, layout: Layout, i: int, slot: Slot, column: F
     stats[ABOVE_SUM] += float(values[index == slot.n_bins - 1].sum())
 
 
-def _add_categorical(partial: Partial, i: int, slot: Slot, values: list[Any]) -> None:
-    index = {category: k for k, category in enumerate(slot.categories)}
+def _add_categorical(partial: Partial, i: int, slot: Slot, values: Sequence[Any]) -> None:
+    index = slot.category_index
     unseen: Counter[str] = Counter(partial.unseen.get(i, {}))
     unseen_bin = slot.offset + slot.n_bins - 1
     for value, n in Counter(values).items():
@@ -139,19 +161,13 @@ def accumulate(layout: Layout, events: Sequence[Fresh]) -> Partial:
     """The aggregate of ``events`` (all of one version; the caller groups by bucket)."""
     partial = Partial.empty(layout.total_bins, len(layout.slots), layout.n_numeric)
     partial.n_events = len(events)
-    matrix = _numeric_matrix(layout, events) if layout.n_numeric else None
-    column = 0
-    last = len(layout.slots) - 1
+    numeric = iter(_numeric_columns(layout, events))
+    categorical = iter(_categorical_columns(layout, events))
     for i, slot in enumerate(layout.slots):
-        is_prediction = layout.has_prediction and i == last
         if slot.is_numeric:
-            assert matrix is not None
-            _add_numeric(partial, layout, i, slot, matrix[:, column])
-            column += 1
-        elif is_prediction:
-            _add_categorical(partial, i, slot, [e.prediction for e in events])
+            _add_numeric(partial, layout, i, slot, next(numeric))
         else:
-            _add_categorical(partial, i, slot, [e.features.get(slot.name) for e in events])
+            _add_categorical(partial, i, slot, next(categorical))
     violations: Counter[str] = Counter()
     for event in events:
         if event.violations:

@@ -19,6 +19,9 @@ deviation, range), so the aggregate path never loads the reference's raw values.
 [0.9999999999999999, 3.0, 5.0, 8.0, 10.0, 13.0, 15.0, 18.0, 20.0]
 >>> slot.ref_counts.tolist(), slot.coarse.tolist()
 ([0, 3, 2, 3, 2, 3, 2, 3, 2, 0], [2, 4, 6])
+>>> spike = numeric_slot("y", np.array([0.0, 0.0, 0.0, 1.0, 2.0, 3.0]), np.array([0.0]), 0, 0, 2)
+>>> spike.edges.tolist(), spike.atoms.tolist(), spike.ref_counts.tolist()
+([-5e-324, 0.0, 3.0], [False, True, False], [0, 0, 3, 3, 0])
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -54,6 +58,7 @@ class Slot:
     missing_rate: float
     ref_counts: IntArray  # reference values per bin (the unseen bin is 0)
     edges: FloatArray | None = None  # numeric: interior edges, ascending
+    atoms: npt.NDArray[np.bool_] | None = None  # numeric: edges with a bin of their own
     coarse: IntArray | None = None  # numeric: positions in ``edges`` of the PSI bin edges
     shape: FloatArray | None = None  # numeric: mean within-bin reference CDF position, 0..1
     std: float = 0.0
@@ -68,6 +73,46 @@ class Slot:
     @property
     def is_numeric(self) -> bool:
         return self.edges is not None
+
+    @cached_property
+    def open_bin(self) -> IntArray:
+        """Numeric: the bin of values in ``(e[i-1], e[i])`` (``(e[i-1], e[i]]`` when ``e[i]``
+        is no atom), for i = 0 .. len(edges); the atom bin ``[e[i]]`` is the next one."""
+        assert self.atoms is not None
+        before = np.concatenate(([0], np.cumsum(self.atoms)))
+        return (np.arange(before.size) + before).astype(np.int64)
+
+    @cached_property
+    def end_bin(self) -> IntArray:
+        """Numeric: the last bin ending at each edge (its atom bin if it has one)."""
+        assert self.atoms is not None
+        return self.open_bin[:-1] + self.atoms
+
+    @cached_property
+    def cuts(self) -> FloatArray:
+        """Numeric: where each bin ends (the last is open to +inf); atom bins have width 0."""
+        assert self.edges is not None and self.atoms is not None
+        return np.repeat(self.edges, 1 + self.atoms.astype(np.intp))
+
+    @cached_property
+    def category_index(self) -> dict[str, int]:
+        """Categorical: the bin of each reference category."""
+        return {category: k for k, category in enumerate(self.categories)}
+
+    @cached_property
+    def _has_atoms(self) -> bool:
+        return self.atoms is not None and bool(self.atoms.any())
+
+    def bins_of(self, values: FloatArray) -> IntArray:
+        """Numeric: the bin of each (finite) value."""
+        assert self.edges is not None and self.atoms is not None
+        index = np.searchsorted(self.edges, values, side="left")
+        if not self._has_atoms:
+            return index  # then the bins are exactly the right-closed intervals between edges
+        top = self.edges.size - 1
+        at = self.atoms[np.minimum(index, top)] & (index <= top)
+        at &= values == self.edges[np.minimum(index, top)]
+        return self.open_bin[index] + at
 
 
 def _fine_quantiles(sorted_values: FloatArray, n_fine: int) -> FloatArray:
@@ -92,17 +137,24 @@ def numeric_slot(
     )
     edges = np.unique(candidates[candidates < highest])
     edges = np.append(edges, highest)
+    # An edge the reference holds more than once (a discrete value, a spike such as 0) gets a
+    # bin of its own: then KS and Wasserstein are exact for windows taking those values.
     at_or_below = np.searchsorted(sorted_values, edges, side="right")
-    counts = np.diff(np.concatenate(([0], at_or_below, [sorted_values.size]))).astype(np.int64)
+    below = np.searchsorted(sorted_values, edges, side="left")
+    atoms = (at_or_below - below) >= 2
     coarse = np.searchsorted(edges, coarse_edges).astype(np.int64)
     if not np.array_equal(edges[coarse], coarse_edges):
         raise ValueError(f"{name}: the PSI edges must be fine edges")
-    # Mean position of the reference CDF inside each interior bin (a, b]: the reference's
+    slot = Slot(name, NUMERIC, offset, 0, 0.0, np.zeros(0, np.int64), edges, atoms)
+    index = slot.bins_of(sorted_values)
+    n_bins = int(slot.open_bin[-1]) + 1
+    counts = np.bincount(index, minlength=n_bins).astype(np.int64)
+    # Mean position of the reference CDF inside each bin of positive width: the reference's
     # within-bin shape, used to integrate |F_ref - F_cur| for Wasserstein (detectors.binned).
-    index = np.searchsorted(edges, sorted_values, side="left")
-    upper = edges[np.minimum(index, edges.size - 1)]
-    gaps = np.bincount(index, weights=upper - sorted_values, minlength=counts.size)
-    widths = np.concatenate(([0.0], np.diff(edges), [0.0]))  # the outer bins are unbounded
+    cuts = slot.cuts
+    upper = cuts[np.minimum(index, cuts.size - 1)]
+    gaps = np.bincount(index, weights=upper - sorted_values, minlength=n_bins)
+    widths = np.concatenate(([0.0], np.diff(cuts), [0.0]))  # the outer bins are unbounded
     with np.errstate(divide="ignore", invalid="ignore"):
         shape = np.where((counts > 0) & (widths > 0), gaps / (counts * widths), 0.0)
     shape[0] = shape[-1] = 0.0
@@ -114,6 +166,7 @@ def numeric_slot(
         missing_rate=float(missing_rate),
         ref_counts=counts,
         edges=edges,
+        atoms=atoms,
         coarse=coarse,
         shape=np.clip(shape, 0.0, 1.0),
         std=float(np.std(sorted_values)),
@@ -203,6 +256,7 @@ class Layout:
             arrays[f"counts{i}"] = slot.ref_counts
             if slot.is_numeric:
                 arrays[f"edges{i}"], arrays[f"coarse{i}"] = slot.edges, slot.coarse
+                arrays[f"atoms{i}"] = slot.atoms
                 arrays[f"shape{i}"] = slot.shape
         buffer = io.BytesIO()
         meta_bytes = np.frombuffer(json.dumps(meta).encode(), np.uint8)
@@ -225,6 +279,7 @@ class Layout:
                         missing_rate=float(entry["missing_rate"]),
                         ref_counts=stored[f"counts{i}"].astype(np.int64),
                         edges=stored[f"edges{i}"] if numeric else None,
+                        atoms=stored[f"atoms{i}"] if numeric else None,
                         coarse=stored[f"coarse{i}"] if numeric else None,
                         shape=stored[f"shape{i}"] if numeric else None,
                         std=float(entry["std"]),

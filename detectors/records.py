@@ -35,6 +35,7 @@ class FeatureRecord(BaseModel):
     out_of_range_share: float | None
     unseen_share: float | None
     unseen_examples: list[str] | None
+    statistic_bound: float | None = None  # aggregate path: largest possible error of statistic
 
 
 class RunRecord(BaseModel):

@@ -1,7 +1,8 @@
 """A detection run end to end: load the window, compare it with the reference, store results.
 
-Raw path: the window's events are read from ``prediction_events`` (the aggregate path for large
-windows comes later, see issue 10); the run records which path it used.
+Raw path: the window's events are read from ``prediction_events``. Aggregate path: the window's
+buckets are summed (``detectors.aggregate_path``), for large or old windows. The run records
+which path it used, and on the aggregate path each KS or Wasserstein statistic's error bound.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from detectors import aggregate_path
+from detectors.aggregate_path import Path
+from detectors.binned_detect import Bounds
 from detectors.drift import DatasetResult, FeatureResult, detect
 from detectors.monitors import monitor_config
 from detectors.profile import ModelProfile, build_profile
 from detectors.records import FeatureRecord, RunRecord
 from detectors.window import load_window, performance_of, segments_of
+from driftline.core.aggregate_settings import AggregateSettings
 from driftline.core.errors import NotFoundError
 from driftline.core.storage import Database
 from driftline.core.storage import tables as t
@@ -44,11 +49,21 @@ def profile_for(
 
 
 def _feature_row(
-    run_id: int, result: FeatureResult, is_prediction: bool, segment: str | None = None
+    run_id: int,
+    result: FeatureResult,
+    is_prediction: bool,
+    segment: str | None = None,
+    bound: float | None = None,
 ) -> t.FeatureResultRow:
     values = asdict(result)
     values["unseen_examples"] = list(values["unseen_examples"]) or None
-    return t.FeatureResultRow(run_id=run_id, is_prediction=is_prediction, segment=segment, **values)
+    return t.FeatureResultRow(
+        run_id=run_id,
+        is_prediction=is_prediction,
+        segment=segment,
+        statistic_bound=bound,
+        **values,
+    )
 
 
 def run_detection(
@@ -60,8 +75,11 @@ def run_detection(
     window: timedelta | None = None,
     trigger: str = "manual",
     schedule_key: str | None = None,
+    path: Path = "auto",
+    aggregates: AggregateSettings | None = None,
 ) -> RunRecord:
-    """Compare the window ending at ``window_end`` (default now) with the current reference."""
+    """Compare the window ending at ``window_end`` (default now) with the current reference,
+    on the raw events or on the aggregates (``detectors.aggregate_path``)."""
     started_at, clock = datetime.now(UTC), time.perf_counter()
     with database.write() as session:
         model = load_model_row(session, model_name)
@@ -78,23 +96,41 @@ def run_detection(
                 "reference; upload one first"
             )
         config = monitor_config(session, version_row.id)
-        profile = profile_for(session, model, reference, config.n_bins)
         end = window_end or started_at
         start = end - (window or config.window)
-        names = list(profile.features)
-        window_data = load_window(session, version_row.id, start, end, names)
-        n_events = window_data.n_events
         keys = frozenset(f["name"] for f in model.features if f.get("key"))
-        result: DatasetResult = detect(
-            profile,
-            window_data.columns,
-            n_events,
+        chosen = aggregate_path.plan(
+            session,
+            version_row.id,
+            reference.id,
             config,
-            key_features=keys,
-            violations=window_data.violations,
-            predictions=window_data.predictions,
+            (start, end),
+            aggregates or AggregateSettings(),
+            started_at,
+            lambda: profile_for(session, model, reference, config.n_bins),
+            path,
         )
-        segments = segments_of(profile, window_data, config, keys)
+        bounds: Bounds = {}
+        segments: dict[str, DatasetResult] = {}
+        if chosen is not None:
+            start, end = chosen.start, chosen.end
+            evaluated = aggregate_path.evaluate(session, chosen, model.task, config, keys)
+            result, bounds, performance = evaluated.result, evaluated.bounds, evaluated.performance
+        else:
+            profile = profile_for(session, model, reference, config.n_bins)
+            names = list(profile.features)
+            window_data = load_window(session, version_row.id, start, end, names)
+            result = detect(
+                profile,
+                window_data.columns,
+                window_data.n_events,
+                config,
+                key_features=keys,
+                violations=window_data.violations,
+                predictions=window_data.predictions,
+            )
+            segments = segments_of(profile, window_data, config, keys)
+            performance = performance_of(model.task, window_data)
         run = t.DetectionRun(
             model_id=model.id,
             version_id=version_row.id,
@@ -102,15 +138,15 @@ def run_detection(
             reference_hash=reference.content_hash,
             trigger=trigger,
             schedule_key=schedule_key,
-            path="raw",
+            path="raw" if chosen is None else "aggregates",
             window_start=start,
             window_end=end,
             status=result.status,
-            n_events=n_events,
+            n_events=result.n_events,
             drift_share=result.drift_share if result.status == "ok" else None,
             dataset_drift=result.dataset_drift if result.status == "ok" else None,
             drifted_features=list(result.drifted_features) if result.status == "ok" else None,
-            performance=performance_of(model.task, window_data),
+            performance=performance,
             segments={
                 name: {
                     "n_events": seg.n_events,
@@ -128,9 +164,13 @@ def run_detection(
         )
         session.add(run)
         session.flush()
-        session.add_all(_feature_row(run.id, r, False) for r in result.features)
+        session.add_all(
+            _feature_row(run.id, r, False, bound=bounds.get((r.feature, False)))
+            for r in result.features
+        )
         if result.prediction is not None:
-            session.add(_feature_row(run.id, result.prediction, True))
+            bound = bounds.get((result.prediction.feature, True))
+            session.add(_feature_row(run.id, result.prediction, True, bound=bound))
         for name, seg in segments.items():
             session.add_all(_feature_row(run.id, r, False, name) for r in seg.features)
         session.flush()

@@ -19,6 +19,7 @@ from detectors.config import MonitorConfig
 from detectors.monitors import monitor_config
 from detectors.records import RunRecord
 from detectors.runs import run_detection
+from driftline.core.aggregate_settings import AggregateSettings
 from driftline.core.storage import Database
 from driftline.core.storage import tables as t
 from driftline.core.storage.upsert import insert_ignore
@@ -103,12 +104,23 @@ def _release(database: Database, key: str, owner: str) -> None:
         )
 
 
-def tick(database: Database, owner: str, now: datetime | None = None) -> TickResult:
-    """Run every monitor whose newest window has not been run yet."""
+def tick(
+    database: Database,
+    owner: str,
+    now: datetime | None = None,
+    aggregates: AggregateSettings | None = None,
+) -> TickResult:
+    """Run every monitor whose newest window closed by the watermark has not been run yet.
+
+    A window closes ``aggregates.allowed_lateness_s`` after its end (none without
+    ``aggregates``): events arriving later update their buckets and mark its run for
+    re-evaluation (``detectors.maintenance``).
+    """
     now = now or datetime.now(UTC)
+    watermark = now - timedelta(seconds=aggregates.allowed_lateness_s if aggregates else 0)
     result = TickResult([], [], 0)
     for monitor in _monitors(database):
-        end = due_window_end(now, monitor.config.interval)
+        end = due_window_end(watermark, monitor.config.interval)
         key = schedule_key(monitor.version_id, end)
         if not _claim(database, key, owner, now):
             result.skipped += 1
@@ -122,6 +134,7 @@ def tick(database: Database, owner: str, now: datetime | None = None) -> TickRes
                     window_end=end,
                     trigger="schedule",
                     schedule_key=key,
+                    aggregates=aggregates,
                 )
             )
         except IntegrityError:

@@ -1,7 +1,9 @@
 """``driftline scheduler``: APScheduler 3 as the clock around :func:`detectors.scheduler.tick`.
 
-One interval job looks for due windows every ``tick_seconds``; ``coalesce`` and
-``max_instances=1`` keep a slow tick from piling up. Two more jobs evaluate alert rules on new
+One interval job looks for due windows every ``tick_seconds`` (closed by the watermark, see
+``detectors.scheduler``); ``coalesce`` and ``max_instances=1`` keep a slow tick from piling up.
+An aggregates job keeps the window aggregates (``detectors.maintenance``) and a retention job
+deletes old raw events and buckets. Two more jobs evaluate alert rules on new
 runs (every ``alerting.evaluate_seconds``) and send due webhooks from the outbox. Several
 schedulers may run at once (for availability): the claim rows make each window run exactly once.
 """
@@ -25,7 +27,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from alerting.evaluate import evaluate_no_data, evaluate_runs
 from alerting.notify import flush_due
 from alerting.webhooks.dispatcher import dispatch_due
+from detectors.maintenance import maintain
 from detectors.scheduler import tick
+from driftline.aggregates.retention import expire
+from driftline.core.aggregate_settings import AggregateSettings
 from driftline.core.settings import Settings
 from driftline.core.storage import Database, check_at_head
 from driftline.probes import serve_probes
@@ -58,10 +63,12 @@ class SchedulerMetrics:
         self.up = Gauge(SCHEDULER.UP.name, SCHEDULER.UP.help, registry=registry)
 
 
-def _job(database: Database, metrics: SchedulerMetrics, owner: str) -> None:
+def _job(
+    database: Database, metrics: SchedulerMetrics, owner: str, settings: AggregateSettings
+) -> None:
     started = time.time()
     try:
-        result = tick(database, owner)
+        result = tick(database, owner, aggregates=settings)
     except Exception:  # the database may be down: try again at the next tick
         log.exception("scheduler tick failed")
         return
@@ -92,6 +99,25 @@ def _dispatch_job(database: Database, settings: Settings) -> None:
         log.exception("webhook dispatch failed")
 
 
+def _aggregates_job(database: Database, settings: AggregateSettings, owner: str) -> None:
+    try:
+        maintain(database, settings, owner)
+    except Exception:  # every step resumes from the database at the next pass
+        log.exception("aggregate maintenance failed")
+
+
+def _retention_job(database: Database, settings: AggregateSettings) -> None:
+    try:
+        expire(
+            database,
+            datetime.now(UTC),
+            settings.raw_retention_days,
+            settings.aggregate_retention_days,
+        )
+    except Exception:
+        log.exception("retention failed")
+
+
 def _mlflow_job(database: Database, settings: Settings) -> None:
     from driftline.mlflow_registry.writeback import write_back  # imports MLflow: only if on
 
@@ -108,7 +134,7 @@ def _configure(
     scheduler.add_job(
         _job,
         IntervalTrigger(seconds=settings.scheduler.tick_seconds),
-        args=(database, metrics, owner),
+        args=(database, metrics, owner, settings.aggregates),
         id="detection-tick",
         coalesce=True,
         max_instances=1,
@@ -122,6 +148,26 @@ def _configure(
         IntervalTrigger(seconds=settings.alerting.evaluate_seconds),
         args=(database, settings),
         id="alerting",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+    )
+    # Aggregates: new references' layouts and rebuilds, compaction, late-window re-evaluation;
+    # and the retention of raw events (hourly by default).
+    scheduler.add_job(
+        _aggregates_job,
+        IntervalTrigger(seconds=settings.aggregates.maintenance_seconds),
+        args=(database, settings.aggregates, owner),
+        id="aggregates",
+        coalesce=True,
+        max_instances=1,
+        misfire_grace_time=None,
+    )
+    scheduler.add_job(
+        _retention_job,
+        IntervalTrigger(seconds=settings.aggregates.retention_seconds),
+        args=(database, settings.aggregates),
+        id="retention",
         coalesce=True,
         max_instances=1,
         misfire_grace_time=None,

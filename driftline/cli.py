@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from driftline.aggregates_cli import aggregates_app
 from driftline.import_cli import import_app
 from driftline.keys_cli import announce_bootstrap_key, keys_app
 
@@ -29,6 +30,7 @@ db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(import_app, name="import")
+app.add_typer(aggregates_app, name="aggregates")
 dashboards_app = typer.Typer(help="Grafana dashboards built from code.", no_args_is_help=True)
 app.add_typer(dashboards_app, name="dashboards")
 

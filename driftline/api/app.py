@@ -12,7 +12,16 @@ import driftline
 from driftline.api.auth import AuthState, default_guard
 from driftline.api.errors import install_error_handlers
 from driftline.api.limits import BodyLimitMiddleware
-from driftline.api.routes import alerts, detection, events, health, models, references, webhooks
+from driftline.api.routes import (
+    aggregates,
+    alerts,
+    detection,
+    events,
+    health,
+    models,
+    references,
+    webhooks,
+)
 from driftline.api.routes import keys as api_keys
 from driftline.api.routes.cloudevents import router as cloudevents_router
 from driftline.api.routes.metrics import install_metrics
@@ -59,7 +68,7 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, settings=settings)
     install_error_handlers(app)
     app.include_router(api_keys.router)
-    for module in (health, models, references, events, detection, alerts, webhooks):
+    for module in (health, models, references, events, detection, aggregates, alerts, webhooks):
         app.include_router(module.router)
     app.include_router(cloudevents_router)
     install_metrics(app, metrics_registry)

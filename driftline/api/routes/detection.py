@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body, Query, status
 from fastapi.concurrency import run_in_threadpool
@@ -14,7 +14,7 @@ from detectors import monitors, runs
 from detectors.config import MonitorConfig
 from detectors.records import RunRecord
 from detectors.report import run_report
-from driftline.api.deps import DatabaseDep
+from driftline.api.deps import DatabaseDep, SettingsDep
 from driftline.core.errors import FieldProblem, InvalidInputError
 
 router = APIRouter(tags=["detection"])
@@ -28,6 +28,11 @@ class DetectRequest(BaseModel):
     )
     window_start: datetime | None = Field(
         None, description="Instead of window_minutes: the window is [window_start, window_end)."
+    )
+    path: Literal["auto", "raw", "aggregates"] = Field(
+        "auto",
+        description="raw events (exact), the window aggregates (cost independent of traffic), "
+        "or auto: aggregates for large or old windows (see docs/architecture.md).",
     )
 
     @field_validator("window_end", "window_start")
@@ -48,7 +53,10 @@ class DriftHistory(BaseModel):
     summary="Run drift detection now on the latest window",
 )
 def detect_now(
-    name: str, database: DatabaseDep, request: Annotated[DetectRequest | None, Body()] = None
+    name: str,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    request: Annotated[DetectRequest | None, Body()] = None,
 ) -> RunRecord:
     request = request or DetectRequest()
     window = timedelta(minutes=request.window_minutes) if request.window_minutes else None
@@ -62,7 +70,13 @@ def detect_now(
         window = end - request.window_start
         request.window_end = end
     return runs.run_detection(
-        database, name, version=request.version, window_end=request.window_end, window=window
+        database,
+        name,
+        version=request.version,
+        window_end=request.window_end,
+        window=window,
+        path=request.path,
+        aggregates=settings.aggregates,
     )
 
 

@@ -11,13 +11,17 @@ with a bound on its error that holds whatever the events inside the bins were:
   largest of those; the bound is that maximum minus ``D`` (at most the largest share of one
   bin, reference or current).
 * **Wasserstein**: ``integral |F_ref - F_cur| dx``. Below the reference minimum ``F_ref`` is 0
-  and above its maximum 1, so the tails are exact from the sums of the values there. Inside
-  each fine bin, the current values are assumed spread like the reference's (whose mean CDF
-  position per bin the layout keeps): exact when they are. Whatever they are, the current CDF
-  stays between its values at the bin's edges, so the error in a bin of width ``w`` holding a
-  share ``c`` of the window is at most ``w * c``; where the two CDFs cross inside a bin, the
-  crossing is placed linearly and ``w * |r - c|`` is added (``r``: the reference share).
-  The bound is the sum over the bins, divided like the statistic by the reference std.
+  and above its maximum 1, so the tails are exact from the sums of the values there. Inside a
+  fine bin ``(a, b]`` of width ``w``, the integral of each CDF is exact from the count and the
+  sum of the values' positions in the bin (the layout keeps the reference's, the aggregate
+  the window's), so the integral of ``F_ref - F_cur`` is exact, and so is its absolute value
+  unless the difference changes sign inside the bin. That needs the two CDFs' ranges over the
+  bin to overlap, and adds at most ``2 w s``, where ``s`` is what the overlap leaves room for
+  given the known integral. Where the difference has one sign at both ends, no crossing is
+  assumed (the estimate is the low end, the bound ``2 w s``); where the signs differ, the
+  crossing is placed linearly inside that interval and the bound is the distance to its far
+  end. The bound is the sum over the bins, divided like the statistic by the reference std:
+  0 where the CDFs are apart (clear drift), largest for nearly equal distributions.
 
 >>> from driftline.aggregates.layout import numeric_slot
 >>> slot = numeric_slot("x", np.arange(100.0), np.array([49.0]), 0.0, 0, 2)
@@ -37,6 +41,7 @@ from detectors.statistics.contingency import ChiSquareResult
 from detectors.statistics.ecdf import MIN_STD
 from detectors.statistics.proportions import ZTestResult
 from driftline.aggregates.layout import Slot
+from driftline.aggregates.partial import POSITION_STEPS
 
 __all__ = [
     "CategoricalCounts",
@@ -48,6 +53,8 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
+# Half a quantisation step of a bin's mean position per rounding, for up to 16 roundings.
+_ROUNDING_SLACK = 16 * 0.5 / POSITION_STEPS
 
 
 def coarse_counts(slot: Slot, fine: IntArray, coarse: IntArray | None = None) -> IntArray:
@@ -76,7 +83,7 @@ def ks_binned(slot: Slot, current: IntArray) -> tuple[float, float]:
 
 
 def wasserstein_binned(
-    slot: Slot, current: IntArray, below_sum: float, above_sum: float
+    slot: Slot, current: IntArray, positions: FloatArray, below_sum: float, above_sum: float
 ) -> tuple[float, float]:
     """(Wasserstein-1 / max(reference std, 0.001), bound on the error), see the module doc."""
     assert slot.shape is not None
@@ -87,19 +94,37 @@ def wasserstein_binned(
     # last (the maximum), so the integrals are sums of distances to the cut: exact.
     lower = (current[0] * cuts[0] - below_sum) / n
     upper = (above_sum - current[-1] * cuts[-1]) / n
-    # Inner bin i spans (cuts[i-1], cuts[i]); its CDF values are ref/cur[i] and [i+1].
-    widths = np.diff(cuts)
-    d_left = ref[1:-2] - cur[1:-2]
-    d_right = ref[2:-1] - cur[2:-1]
-    shape = slot.shape[1:-1]
-    same_sign = d_left * d_right >= 0
-    shaped = np.abs(d_left + (d_right - d_left) * shape)
-    spread = np.abs(d_left) + np.abs(d_right)
+    # Inner bin i spans (cuts[i-1], cuts[i]]; its CDF values are ref/cur[i] and [i+1].
+    widths = slot.widths[1:-1]
+    ref_a, ref_b, cur_a, cur_b = ref[1:-2], ref[2:-1], cur[1:-2], cur[2:-1]
+    # The integral of F over (a, b] is F(a) * w plus w times the share-weighted mean position
+    # (b - v) / w of the bin's values: exact for both sides, so is the integral of F_ref - F_cur.
+    ref_share = np.diff(ref)[1:-1]
+    integral = widths * ((ref_a - cur_a) + ref_share * slot.shape[1:-1] - positions[1:-1] / n)
+    # |F_ref - F_cur| integrates to |integral| unless the difference changes sign inside the
+    # bin, which adds 2 * min(positive part, negative part); each part is at most the width
+    # times how far one CDF's range over the bin reaches past the other's, less what the
+    # known integral already gives: so the truth is in [|integral|, |integral| + 2 * slack].
+    above = widths * np.maximum(ref_b - cur_a, 0.0)  # largest possible positive part
+    below = widths * np.maximum(cur_b - ref_a, 0.0)  # largest possible negative part
+    slack = np.maximum(
+        np.where(
+            integral >= 0, np.minimum(below, above - integral), np.minimum(above, below + integral)
+        ),
+        0.0,
+    )
+    low, high = np.abs(integral), np.abs(integral) + 2 * slack
+    # Where the difference has one sign at both ends, assume it keeps it (the low end); where
+    # the signs differ it crosses: place the crossing linearly, within [low, high].
+    d_a, d_b = ref_a - cur_a, ref_b - cur_b
+    crossing = d_a * d_b < 0
+    spread = np.abs(d_a) + np.abs(d_b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = np.where(spread > 0, (d_left**2 + d_right**2) / (2 * spread), 0.0)
-    inner = widths * np.where(same_sign, shaped, crossing)
-    shares = current[1:-1] / n
-    bound = widths * shares + np.where(same_sign, 0.0, widths * np.abs(d_right - d_left))
+        linear = np.where(spread > 0, widths * (d_a**2 + d_b**2) / (2 * spread), 0.0)
+    inner = np.where(crossing, np.clip(linear, low, high), low)
+    # Stored positions are rounded (once per stored row and per compaction, see partial.py).
+    rounding = _ROUNDING_SLACK * widths * current[1:-1] / n
+    bound = np.maximum(inner - low, high - inner) + rounding
     scale = max(slot.std, MIN_STD)
     distance = (max(lower, 0.0) + float(inner.sum()) + max(upper, 0.0)) / scale
     return distance, float(bound.sum()) / scale

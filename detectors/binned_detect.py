@@ -39,7 +39,9 @@ def _method(slot: Slot, config: MonitorConfig) -> str:
     return "jensen_shannon"
 
 
-def _numeric(slot: Slot, fine: Any, stats: Any, method: str, coarse: Any) -> dict[str, Any]:
+def _numeric(
+    slot: Slot, fine: Any, positions: Any, stats: Any, method: str, coarse: Any
+) -> dict[str, Any]:
     present = int(fine.sum())
     reference = coarse_counts(slot, slot.ref_counts, coarse)
     counts = coarse_counts(slot, fine, coarse)
@@ -52,7 +54,9 @@ def _numeric(slot: Slot, fine: Any, stats: Any, method: str, coarse: Any) -> dic
         p = ks_2samp_pvalue(statistic, slot.size, present).pvalue
         out.update(statistic=statistic, p_value=p, effect_size=statistic, bound=bound)
     elif method == "wasserstein":
-        distance, bound = wasserstein_binned(slot, fine, stats[BELOW_SUM], stats[ABOVE_SUM])
+        distance, bound = wasserstein_binned(
+            slot, fine, positions, stats[BELOW_SUM], stats[ABOVE_SUM]
+        )
         out.update(statistic=distance, bound=bound)
     elif method == "jensen_shannon":
         out.update(statistic=divergence.jensen_shannon(reference, counts))
@@ -118,7 +122,8 @@ def _feature(
         return FeatureResult(status="no_data", drifted=False, psi_level="ok", **empty, **base), None
     if slot.is_numeric:
         stats = total.stats[layout.numeric_rows[index]]
-        measured = _numeric(slot, bins, stats, method, coarse)
+        positions = total.positions[slot.offset : slot.offset + slot.n_bins]
+        measured = _numeric(slot, bins, positions, stats, method, coarse)
     else:
         measured = _categorical(slot, bins, total.unseen.get(index, {}), method)
     statistic, p = measured.pop("statistic"), measured.pop("p_value", None)

@@ -126,9 +126,13 @@ def _add_numeric(partial: Partial, layout: Layout, i: int, slot: Slot, column: F
     if not values.size:
         return
     index = slot.bins_of(values)
-    partial.counts[slot.offset : slot.offset + slot.n_bins] += np.bincount(
-        index, minlength=slot.n_bins
-    )
+    span = slice(slot.offset, slot.offset + slot.n_bins)
+    partial.counts[span] += np.bincount(index, minlength=slot.n_bins)
+    widths = slot.widths[index]
+    inner = widths > 0  # outer bins are unbounded and atom bins have no inside
+    if inner.any():
+        where = (slot.right_ends[index[inner]] - values[inner]) / widths[inner]
+        partial.positions[span] += np.bincount(index[inner], weights=where, minlength=slot.n_bins)
     stats = partial.stats[layout.numeric_rows[i]]
     stats[MIN] = min(stats[MIN], float(values.min()))
     stats[MAX] = max(stats[MAX], float(values.max()))

@@ -16,12 +16,12 @@ deviation, range), so the aggregate path never loads the reference's raw values.
 
 >>> slot = numeric_slot("x", np.arange(1.0, 21.0), np.array([5.0, 10.0, 15.0]), 0.0, 0, 8)
 >>> slot.edges.tolist()
-[0.9999999999999999, 3.0, 5.0, 8.0, 10.0, 13.0, 15.0, 18.0, 20.0]
+[0.9999999999999999, 2.0, 3.0, 5.0, 8.0, 10.0, 13.0, 15.0, 18.0, 19.0, 20.0]
 >>> slot.ref_counts.tolist(), slot.coarse.tolist()
-([0, 3, 2, 3, 2, 3, 2, 3, 2, 0], [2, 4, 6])
+([0, 2, 1, 2, 3, 2, 3, 2, 3, 1, 1, 0], [3, 5, 7])
 >>> spike = numeric_slot("y", np.array([0.0, 0.0, 0.0, 1.0, 2.0, 3.0]), np.array([0.0]), 0, 0, 2)
 >>> spike.edges.tolist(), spike.atoms.tolist(), spike.ref_counts.tolist()
-([-5e-324, 0.0, 3.0], [False, True, False], [0, 0, 3, 3, 0])
+([-5e-324, 0.0, 2.0, 3.0], [False, True, False, False], [0, 0, 3, 2, 1, 0])
 """
 
 from __future__ import annotations
@@ -103,6 +103,16 @@ class Slot:
     def _has_atoms(self) -> bool:
         return self.atoms is not None and bool(self.atoms.any())
 
+    @cached_property
+    def widths(self) -> FloatArray:
+        """Numeric: each bin's width; 0 for atom bins and the two unbounded outer bins."""
+        return np.concatenate(([0.0], np.diff(self.cuts), [0.0]))
+
+    @cached_property
+    def right_ends(self) -> FloatArray:
+        """Numeric: where each bin ends (the last bin's is +inf)."""
+        return np.append(self.cuts, np.inf)
+
     def bins_of(self, values: FloatArray) -> IntArray:
         """Numeric: the bin of each (finite) value."""
         assert self.edges is not None and self.atoms is not None
@@ -116,10 +126,17 @@ class Slot:
 
 
 def _fine_quantiles(sorted_values: FloatArray, n_fine: int) -> FloatArray:
-    # NumPy's inverted_cdf positions, as detectors.statistics.binning.sorted_quantile_edges.
+    """Quantiles at i / n_fine, and in the tails at halving probabilities (1 / 2 n_fine,
+    1 / 4 n_fine, ... down to one value): tail bins of a long-tailed reference are wide, and
+    the Wasserstein bound grows with width times share."""
     n = sorted_values.size
-    positions = np.clip(np.ceil(n * (np.arange(1, n_fine) / n_fine) - 1), 0, n - 1)
-    return sorted_values[positions.astype(np.intp)]
+    tail = 1.0 / n_fine / 2.0 ** np.arange(1, 64)
+    tail = tail[tail * n >= 1]
+    probabilities = np.concatenate((tail, np.arange(1, n_fine) / n_fine, 1 - tail))
+    # NumPy's inverted_cdf positions, as detectors.statistics.binning.sorted_quantile_edges.
+    positions = np.clip(np.ceil(n * probabilities - 1), 0, n - 1).astype(np.intp)
+    picked: FloatArray = sorted_values[positions]
+    return picked
 
 
 def numeric_slot(
@@ -149,13 +166,14 @@ def numeric_slot(
     index = slot.bins_of(sorted_values)
     n_bins = int(slot.open_bin[-1]) + 1
     counts = np.bincount(index, minlength=n_bins).astype(np.int64)
-    # Mean position of the reference CDF inside each bin of positive width: the reference's
-    # within-bin shape, used to integrate |F_ref - F_cur| for Wasserstein (detectors.binned).
-    cuts = slot.cuts
-    upper = cuts[np.minimum(index, cuts.size - 1)]
-    gaps = np.bincount(index, weights=upper - sorted_values, minlength=n_bins)
-    widths = np.concatenate(([0.0], np.diff(cuts), [0.0]))  # the outer bins are unbounded
+    # Mean position of the reference values inside each bin of positive width, (b - v) / w:
+    # the reference's within-bin shape, which Wasserstein integrates (detectors.binned).
+    widths = slot.widths
+    upper = slot.right_ends[index]
     with np.errstate(divide="ignore", invalid="ignore"):
+        gaps = np.bincount(
+            index, weights=np.where(widths[index] > 0, upper - sorted_values, 0.0), minlength=n_bins
+        )
         shape = np.where((counts > 0) & (widths > 0), gaps / (counts * widths), 0.0)
     shape[0] = shape[-1] = 0.0
     return Slot(

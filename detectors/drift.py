@@ -17,7 +17,7 @@ from detectors.config import P_VALUE_METHODS, MonitorConfig
 from detectors.profile import FeatureProfile, ModelProfile, category_label
 from detectors.statistics import benjamini_hochberg, chi_square_test, divergence
 from detectors.statistics.binning import sorted_bin_counts
-from detectors.statistics.ecdf import MIN_STD, ecdf_distances
+from detectors.statistics.ecdf import MIN_STD, ks_statistic, wasserstein_distance
 from detectors.statistics.ks_pvalue import ks_2samp_pvalue
 
 __all__ = ["DatasetResult", "FeatureResult", "detect"]
@@ -88,19 +88,22 @@ def _psi_level(psi: float, config: MonitorConfig) -> str:
 def _numeric(profile: FeatureProfile, values: np.ndarray, method: str) -> dict[str, Any]:
     ref = profile.numeric
     assert ref is not None
+    # One sort of the window serves the bins, the range check and KS or Wasserstein; each
+    # of those is then a few binary searches or linear passes.
     current = np.sort(values)
-    ks_statistic, distance = ecdf_distances(ref.sorted_values, current)
     counts = sorted_bin_counts(current, ref.edges)
+    below = np.searchsorted(current, ref.sorted_values[0], side="left")
+    above = current.size - np.searchsorted(current, ref.sorted_values[-1], side="right")
     out: dict[str, Any] = {
         "psi": divergence.psi(ref.reference_counts, counts),
-        "out_of_range_share": float(
-            np.mean((current < ref.sorted_values[0]) | (current > ref.sorted_values[-1]))
-        ),
+        "out_of_range_share": int(below + above) / current.size,
     }
     if method == "ks":
-        p = ks_2samp_pvalue(ks_statistic, ref.size, current.size).pvalue
-        out.update(statistic=ks_statistic, p_value=p, effect_size=ks_statistic)
+        statistic = ks_statistic(ref.sorted_values, current)
+        p = ks_2samp_pvalue(statistic, ref.size, current.size).pvalue
+        out.update(statistic=statistic, p_value=p, effect_size=statistic)
     elif method == "wasserstein":
+        distance = wasserstein_distance(ref.sorted_values, current)
         out.update(statistic=distance / max(ref.std, MIN_STD))
     elif method == "jensen_shannon":
         out.update(statistic=divergence.jensen_shannon(ref.reference_counts, counts))

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from detectors.statistics import NumericReference, ks_2samp, ks_2samp_pvalue
+from detectors.statistics import ecdf as ecdf_module
 from detectors.statistics import ks_pvalue as ks_pvalue_module
+from detectors.statistics.ecdf import ks_statistic
 from detectors.statistics.ks_pvalue import outer_prob_inside_python
 
 TOLERANCE = 1e-9
@@ -62,12 +64,64 @@ def test_matches_scipy_around_the_exact_asymptotic_switch(n1: int, n2: int, ties
         _assert_matches_scipy(rng.normal(size=n1), rng.normal(loc=0.05, size=n2))
 
 
+samples = st.lists(st.integers(-3, 3) | st.floats(-5, 5), min_size=1, max_size=60)
+
+
+def _scipy_unrounded_statistic(reference: np.ndarray, current: np.ndarray) -> float:
+    """SciPy's own computation of D, before its lattice rounding: both ECDFs at every value."""
+    every = np.concatenate([reference, current])
+    cdf1 = np.searchsorted(np.sort(reference), every, side="right") / reference.size
+    cdf2 = np.searchsorted(np.sort(current), every, side="right") / current.size
+    gaps = cdf1 - cdf2
+    return max(float(np.clip(-gaps.min(), 0, 1)), float(gaps.max()))
+
+
+def _shapes(rng: np.random.Generator, n1: int, n2: int) -> tuple[np.ndarray, np.ndarray]:
+    kind = int(rng.integers(4))
+    if kind == 0:  # few distinct values: the window is searched value by value
+        high = int(rng.integers(1, 8))
+        return rng.integers(0, high, n1) * 1.0, rng.integers(0, high + 1, n2) * 1.0
+    if kind == 1:  # continuous, no ties at all
+        return rng.normal(size=n1), rng.normal(rng.choice([0.0, 0.2, 1.0]), size=n2)
+    if kind == 2:  # rounded to a grid: some values shared between the samples
+        grid = float(rng.choice([0.5, 0.1, 0.05]))
+        return np.round(rng.normal(size=n1) / grid) * grid, np.round(rng.normal(size=n2) / grid)
+    reference = rng.normal(size=n1)  # half of the window copies reference values exactly
+    copied = rng.choice(reference, n2 // 2)
+    return reference, np.concatenate((copied, rng.normal(size=n2 - copied.size)))
+
+
+@pytest.mark.parametrize("block", [1, 3, 64, 1 << 15])
+def test_statistic_is_scipys_bit_for_bit_across_blocks(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small blocks make every block boundary, search stretch and run compression meet ties.
+    monkeypatch.setattr(ecdf_module, "_BLOCK", block)
+    rng = np.random.default_rng(block)
+    for _ in range(400):
+        n1 = int(rng.integers(1, 400))
+        n2 = n1 if rng.random() < 0.2 else int(rng.integers(1, 400))
+        reference, current = _shapes(rng, n1, n2)
+        got = ks_statistic(np.sort(reference), np.sort(current))
+        assert got == _scipy_unrounded_statistic(reference, current), (reference, current)
+
+
+@settings(max_examples=300, deadline=None)
+@given(reference=samples, current=samples, block=st.sampled_from([1, 2, 5, 1 << 15]))
+def test_statistic_is_scipys_for_any_samples(
+    reference: list[float], current: list[float], block: int
+) -> None:
+    ref, cur = np.array(reference, dtype=float), np.array(current, dtype=float)
+    original, ecdf_module._BLOCK = ecdf_module._BLOCK, block
+    try:
+        assert ks_statistic(np.sort(ref), np.sort(cur)) == _scipy_unrounded_statistic(ref, cur)
+    finally:
+        ecdf_module._BLOCK = original
+
+
 def test_method_follows_scipy_auto_rule() -> None:
     assert ks_2samp_pvalue(0.1, 10_000, 10_000).method == "exact"
     assert ks_2samp_pvalue(0.1, 10_001, 10).method == "asymp"
-
-
-samples = st.lists(st.integers(-3, 3) | st.floats(-5, 5), min_size=1, max_size=60)
 
 
 @settings(max_examples=400, deadline=None)

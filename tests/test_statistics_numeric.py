@@ -16,6 +16,7 @@ from scipy.spatial import distance
 from detectors.statistics import (
     NumericReference,
     bin_counts,
+    ecdf,
     hellinger,
     jensen_shannon,
     proportions,
@@ -152,6 +153,41 @@ def test_wasserstein_matches_scipy_normalised_by_reference_std() -> None:
         assert got == pytest.approx(expected, rel=1e-9, abs=1e-9)
     # A constant reference is normalised by the 0.001 floor, not by zero.
     assert wasserstein_norm([2.0, 2.0], [3.0]) == pytest.approx(1000.0)
+
+
+@pytest.mark.parametrize("block", [1, 7, 1 << 15])
+def test_wasserstein_from_sorted_samples_matches_scipy(
+    block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Equal sizes, multiples and coprime sizes take different paths through the quantile
+    # intervals; small blocks exercise the blocked pairing of equal sizes.
+    monkeypatch.setattr(ecdf, "_BLOCK", block)
+    rng = np.random.default_rng(block)
+    sizes = [(1, 1), (1, 9), (9, 1), (6, 3), (3, 6), (7, 5), (100, 100), (250, 40), (37, 1000)]
+    sizes += [tuple(int(n) for n in rng.integers(1, 500, 2)) for _ in range(200)]
+    for n1, n2 in sizes:
+        if rng.random() < 0.5:
+            reference, current = rng.integers(0, 4, n1) * 1.0, rng.integers(0, 5, n2) * 1.0
+        else:
+            reference, current = rng.lognormal(size=n1) * 50, rng.normal(1, size=n2) * 50
+        expected = float(stats.wasserstein_distance(reference, current))
+        got = ecdf.wasserstein_distance(np.sort(reference), np.sort(current))
+        assert got == pytest.approx(expected, rel=1e-12, abs=1e-12), (n1, n2)
+    same = rng.normal(size=1000)
+    assert ecdf.wasserstein_distance(np.sort(same), np.sort(same.copy())) == 0.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    reference=st.lists(st.integers(-5, 5) | st.floats(-1e3, 1e3), min_size=1, max_size=80),
+    current=st.lists(st.integers(-5, 5) | st.floats(-1e3, 1e3), min_size=1, max_size=80),
+)
+def test_wasserstein_matches_scipy_for_any_samples(
+    reference: list[float], current: list[float]
+) -> None:
+    ref, cur = np.sort(np.array(reference, dtype=float)), np.sort(np.array(current, dtype=float))
+    expected = float(stats.wasserstein_distance(ref, cur))
+    assert ecdf.wasserstein_distance(ref, cur) == pytest.approx(expected, rel=1e-9, abs=1e-9)
 
 
 def test_jensen_shannon_and_hellinger_match_scipy() -> None:

@@ -36,7 +36,7 @@ from detectors.statistics.binning import (
     quantile_edges,
     sorted_bin_counts,
 )
-from detectors.statistics.ecdf import MIN_STD, KSResult, ecdf_distances
+from detectors.statistics.ecdf import MIN_STD, KSResult, ks_statistic, wasserstein_distance
 from detectors.statistics.ks_pvalue import ks_2samp_pvalue
 
 __all__ = ["NumericDrift", "NumericReference"]
@@ -122,8 +122,7 @@ class NumericReference:
     def ks(self, current: npt.ArrayLike) -> KSResult:
         """Two-sample KS test, equal to ``scipy.stats.ks_2samp(reference, current)``."""
         cur = np.sort(as_sample(current, "current"))
-        statistic, _ = ecdf_distances(self._sorted, cur)
-        pvalue = ks_2samp_pvalue(statistic, self._sorted.size, cur.size)
+        pvalue = ks_2samp_pvalue(ks_statistic(self._sorted, cur), self._sorted.size, cur.size)
         return KSResult(pvalue.statistic, pvalue.pvalue, pvalue.method)
 
     def psi(self, current: npt.ArrayLike) -> float:
@@ -134,13 +133,12 @@ class NumericReference:
     def compare(self, current: npt.ArrayLike) -> NumericDrift:
         """All measures at once, sorting the current window a single time."""
         cur = np.sort(as_sample(current, "current"))
-        statistic, distance = ecdf_distances(self._sorted, cur)
-        pvalue = ks_2samp_pvalue(statistic, self._sorted.size, cur.size)
+        pvalue = ks_2samp_pvalue(ks_statistic(self._sorted, cur), self._sorted.size, cur.size)
         counts = sorted_bin_counts(cur, self._edges)
         return NumericDrift(
             ks=KSResult(pvalue.statistic, pvalue.pvalue, pvalue.method),
             psi=divergence.psi(self._counts, counts, epsilon=self._epsilon),
-            wasserstein=distance / max(self._std, MIN_STD),
+            wasserstein=wasserstein_distance(self._sorted, cur) / max(self._std, MIN_STD),
             jensen_shannon=divergence.jensen_shannon(self._counts, counts),
             hellinger=divergence.hellinger(self._counts, counts),
             bin_counts=tuple(int(count) for count in counts),

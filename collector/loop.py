@@ -14,7 +14,9 @@ from typing import Any
 from kafka.structs import OffsetAndMetadata
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from collector.batch_gc import no_cycle_collection
 from collector.consumer import Consumer
+from collector.dead_letter_topic import DeadLetterTopic
 from collector.decode import Decoded, Origin, Rejected, decode_message
 from collector.metrics import CollectorMetrics
 from collector.writer import BatchResult, write_batch
@@ -44,6 +46,7 @@ class Collector:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.consumer: Consumer | None = None
+        self.dead_letter_topic: DeadLetterTopic | None = None  # copies of dead letters, optional
         self._database = database
         self._metrics = metrics
         self._kafka = settings.kafka
@@ -115,31 +118,48 @@ class Collector:
             return  # abandoned: nothing committed, the next owner or run reads these again
         self._set_ready(True)
         self._count(result)
+        self._copy_dead_letters(result)
         self._commit(pending)
+
+    def _copy_dead_letters(self, result: BatchResult) -> None:
+        """After the database stored them, before the offsets move (see dead_letter_topic)."""
+        if self.dead_letter_topic is None or not result.letters:
+            return
+        failed = self.dead_letter_topic.publish(result.letters)
+        if failed:
+            self._metrics.dead_letter_topic_failures.inc(failed)
 
     def _write_with_retry(self, pending: dict[Any, list[Any]]) -> BatchResult | None:
         consumer = self._require_consumer()
         backoff = 0.1
         while True:
-            decoded = self._decode(pending)
-            try:
-                with self._metrics.batch_seconds.time():
-                    return write_batch(
-                        self._database, decoded, self._collector.dead_letter_payload_bytes
-                    )
-            except Exception as exc:
-                if not _unavailable(exc):
-                    return self._write_one_by_one(decoded, exc)
-                self._set_ready(False)
-                self._metrics.db_retries.inc()
-                log.warning(
-                    "database unavailable, retrying in %.1fs: %s", backoff, str(exc).splitlines()[0]
+            with no_cycle_collection():
+                decoded = self._decode(pending)
+                written = self._try_write(decoded)
+            if isinstance(written, BatchResult):
+                return written
+            exc = written  # the database failed the batch
+            if not _unavailable(exc):
+                return self._write_one_by_one(decoded, exc)
+            self._set_ready(False)
+            self._metrics.db_retries.inc()
+            log.warning(
+                "database unavailable, retrying in %.1fs: %s", backoff, str(exc).splitlines()[0]
+            )
+            consumer.pause(*consumer.assignment())
+            self._wait(backoff, pending)
+            backoff = min(backoff * 2, self._collector.retry_backoff_max_s)
+            if self._stopping or not pending:
+                return None
+
+    def _try_write(self, decoded: Decoded) -> BatchResult | Exception:
+        try:
+            with self._metrics.batch_seconds.time():
+                return write_batch(
+                    self._database, decoded, self._collector.dead_letter_payload_bytes
                 )
-                consumer.pause(*consumer.assignment())
-                self._wait(backoff, pending)
-                backoff = min(backoff * 2, self._collector.retry_backoff_max_s)
-                if self._stopping or not pending:
-                    return None
+        except Exception as exc:  # judged by the caller: outage (retry) or refused data
+            return exc
 
     def _wait(self, seconds: float, pending: dict[Any, list[Any]]) -> None:
         """Keep polling (group membership) while paused; adopt records of partitions assigned
@@ -186,12 +206,14 @@ class Collector:
             total.stored.update(part.stored)
             total.duplicate.update(part.duplicate)
             total.dead_lettered.update(part.dead_lettered)
+            total.letters.extend(part.letters)
         rest = write_batch(
             self._database,
             Decoded([], [], decoded.rejected),
             self._collector.dead_letter_payload_bytes,
         )
         total.dead_lettered.update(rest.dead_lettered)
+        total.letters.extend(rest.letters)
         return total
 
     def _commit(self, pending: dict[Any, list[Any]]) -> None:

@@ -27,6 +27,7 @@ class CollectorMetrics:
         for reason in DEAD_LETTER_REASONS:  # zeros from the start, so rate() has a series
             self.dead_letters.labels(reason)
         self.db_retries = _counter(COLLECTOR.DB_RETRIES, registry)
+        self.dead_letter_topic_failures = _counter(COLLECTOR.DEAD_LETTER_TOPIC_FAILURES, registry)
         self.batch_seconds = Histogram(
             COLLECTOR.BATCH_SECONDS.name,
             COLLECTOR.BATCH_SECONDS.help,

@@ -9,6 +9,7 @@ from types import FrameType
 from prometheus_client import CollectorRegistry
 
 from collector.consumer import kafka_consumer
+from collector.dead_letter_topic import DeadLetterTopic, kafka_producer
 from collector.loop import Collector
 from collector.metrics import CollectorMetrics
 from driftline.core.settings import Settings
@@ -26,6 +27,12 @@ def build(settings: Settings, database: Database, registry: CollectorRegistry) -
         raise ValueError("set DRIFTLINE_KAFKA__BOOTSTRAP_SERVERS to run the collector")
     collector = Collector(database, CollectorMetrics(registry), settings)
     collector.consumer = kafka_consumer(settings.kafka, collector.on_revoked)
+    if settings.kafka.dead_letter_topic:
+        collector.dead_letter_topic = DeadLetterTopic(
+            kafka_producer(settings.kafka),
+            settings.kafka.dead_letter_topic,
+            settings.collector.dead_letter_payload_bytes,
+        )
     return collector
 
 
@@ -68,6 +75,8 @@ def run(
     try:
         collector.run()
     finally:
+        if collector.dead_letter_topic is not None:
+            collector.dead_letter_topic.close()
         if probes is not None:
             probes.close()
         if owned:

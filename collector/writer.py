@@ -20,6 +20,7 @@ class BatchResult:
     stored: Counter[str] = field(default_factory=Counter)  # by model
     duplicate: Counter[str] = field(default_factory=Counter)
     dead_lettered: Counter[str] = field(default_factory=Counter)  # by category
+    letters: list[Rejected] = field(default_factory=list)  # what was dead-lettered
 
 
 def _dead_letter(rejected: Rejected, cap: int, now: datetime) -> t.DeadLetter:
@@ -61,4 +62,5 @@ def write_batch(database: Database, decoded: Decoded, payload_cap: int) -> Batch
         result.duplicate[decoded.events[index].model] += 1
     for r in rejected:
         result.dead_lettered[r.category] += 1
+    result.letters = rejected
     return result

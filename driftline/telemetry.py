@@ -79,6 +79,11 @@ class COLLECTOR:
         "counter",
         "Batch writes retried because the database failed.",
     )
+    DEAD_LETTER_TOPIC_FAILURES = MetricSpec(
+        "driftline_collector_dead_letter_topic_failures_total",
+        "counter",
+        "Dead letters stored in the database but not copied to the dead-letter topic.",
+    )
     UP = MetricSpec("driftline_collector_up", "gauge", "1 while the collector runs.")
     READY = MetricSpec(
         "driftline_collector_ready", "gauge", "1 while the collector can write to the database."

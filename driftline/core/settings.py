@@ -103,6 +103,11 @@ class KafkaSettings(BaseModel):
     max_message_bytes: int = Field(
         1024 * 1024, ge=1024, description="Larger messages are dead-lettered unread."
     )
+    dead_letter_topic: str | None = Field(
+        None,
+        description="Also produce each dead letter to this topic, with its reason and source "
+        "in headers, after the database stores it; unset: the dead_letters table only.",
+    )
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
     sasl_plain_username: str | None = None

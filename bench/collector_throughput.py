@@ -1,9 +1,15 @@
 """Collector throughput, broker to database, against a consume loop that does nothing.
 
-    .venv/bin/python bench/collector_throughput.py [--events 500000]
+    .venv/bin/python bench/collector_throughput.py [--events 500000] [--rounds 1]
 
 Events have 20 features and travel as the SDK sends them (envelopes of 100 events per Kafka
 message) on a 4-partition topic of the tansu broker. Starts its own broker and PostgreSQL.
+
+The in-process run splits the wall time into decode+validate (``Collector._decode``), building
+rows (``store_events`` without its insert: conforming, JSON encoding), inserting (``insert_new``:
+COPY or executemany, and waiting for the server) and committing (the rest of ``write_batch``);
+it also reports the CPU time the PostgreSQL server spent per event. On a shared machine every
+figure is noisy: compare each row with the ceiling measured in the same round.
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
 
 from collector import loop as collector_loop
+from collector import writer as collector_writer
 from collector.run import build
 from driftline.core.modelspec import ModelSpec
 from driftline.core.settings import DatabaseSettings, Settings
 from driftline.core.storage import Database, upgrade
 from driftline.core.storage import tables as t
+from driftline.ingest import store as ingest_store
 from driftline.registry.models import create_model
 from tests.support import postgres
 from tests.support.kafka import Broker, start_broker
@@ -114,31 +122,55 @@ def count(database: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(t.PredictionEvent)) or 0)
 
 
-def in_process(broker: Broker, topic: str, url: str, events: int) -> dict[str, float]:
-    """One collector in this process, with decode and write timed separately."""
+def _postgres_cpu(server: postgres.ThrowawayPostgres | None) -> float:
+    """CPU seconds the PostgreSQL server's processes used so far (Linux /proc)."""
+    if server is None:
+        return 0.0
+    postmaster = int((server.directory / "data" / "postmaster.pid").read_text().split()[0])
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster or int(entry.name) == postmaster:
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _timed(spent: dict[str, float], key: str, real: Any) -> Any:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            spent[key] += time.perf_counter() - started
+
+    return timed
+
+
+def in_process(
+    broker: Broker, topic: str, url: str, events: int, server: postgres.ThrowawayPostgres | None
+) -> dict[str, float]:
+    """One collector in this process, with decode, rows and insert timed separately."""
     database = Database(DatabaseSettings(url=url))
     collector = build(settings_for(broker, topic, url), database, CollectorRegistry())
-    spent = {"decode": 0.0, "write": 0.0}
-    real_decode, real_write = collector._decode, collector_loop.write_batch
-
-    def timed_decode(pending: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return real_decode(pending)
-        finally:
-            spent["decode"] += time.perf_counter() - started
-
-    def timed_write(*args: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return real_write(*args)
-        finally:
-            spent["write"] += time.perf_counter() - started
-
-    collector._decode = timed_decode  # type: ignore[method-assign]
-    collector_loop.write_batch = timed_write  # type: ignore[assignment]
+    spent = {"decode": 0.0, "write": 0.0, "store": 0.0, "insert": 0.0}
+    collector._decode = _timed(spent, "decode", collector._decode)  # type: ignore[method-assign]
+    # Module attributes replaced for the run, and put back after it.
+    patched = [
+        (vars(collector_loop), "write_batch", "write"),
+        (vars(collector_writer), "store_events", "store"),
+        (vars(ingest_store), "insert_new", "insert"),
+    ]
+    real = [module[name] for module, name, _ in patched]
+    for (module, name, key), function in zip(patched, real, strict=True):
+        module[name] = _timed(spent, key, function)
     registry = collector._metrics.registry
     started = None
+    server_started = _postgres_cpu(server)  # idle until the group is joined
     try:
         while (
             registry.get_sample_value(
@@ -151,16 +183,21 @@ def in_process(broker: Broker, topic: str, url: str, events: int) -> dict[str, f
             if started is None and spent["decode"] > before:
                 started = time.perf_counter() - (spent["decode"] + spent["write"])
     finally:
-        collector_loop.write_batch = real_write  # type: ignore[assignment]
+        for (module, name, _), function in zip(patched, real, strict=True):
+            module[name] = function
     assert started is not None
     total = time.perf_counter() - started
+    server_cpu = _postgres_cpu(server) - server_started
     assert count(database) == events
     collector.consumer.close(autocommit=False)  # type: ignore[union-attr]
     database.dispose()
     return {
         "rate": events / total,
         "decode": spent["decode"] / total,
-        "write": spent["write"] / total,
+        "rows": (spent["store"] - spent["insert"]) / total,
+        "insert": spent["insert"] / total,
+        "commit": (spent["write"] - spent["store"]) / total,
+        "server_us": server_cpu / events * 1e6,
     }
 
 
@@ -231,9 +268,30 @@ def fresh_database(url: str) -> None:
     database.dispose()
 
 
+def one_round(
+    broker: Broker, server: postgres.ThrowawayPostgres, pg_url: str, sqlite_url: str, events: int
+) -> list[tuple[str, int, float, dict[str, float] | None]]:
+    rows: list[tuple[str, int, float, dict[str, float] | None]] = []
+    topic = broker.create_topic(partitions=4)
+    produce(broker, topic, events)
+    rows.append(
+        ("plain kafka-python consume loop (ceiling)", 1, ceiling(broker, topic, events), None)
+    )
+    for name, url in (("PostgreSQL", pg_url), ("SQLite", sqlite_url)):
+        fresh_database(url)
+        result = in_process(broker, topic, url, events, server if name == "PostgreSQL" else None)
+        rows.append((f"collector -> {name}", 1, result["rate"], result))
+        for n in (1, 2) if name == "PostgreSQL" else (1,):
+            fresh_database(url)
+            rate = processes(broker, topic, url, events, n)
+            rows.append((f"`driftline collector` x{n} -> {name}", n, rate, None))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=500_000)
+    parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     broker = start_broker()
     server = postgres.start()
@@ -243,42 +301,30 @@ def main() -> None:
         conn.execute("CREATE DATABASE bench")
     pg_url = server.url("bench")
     sqlite_url = f"sqlite:////tmp/driftline-bench-{os.getpid()}.db"
-    rows = []
+    rounds = []
     try:
-        topic = broker.create_topic(partitions=4)
-        produce(broker, topic, args.events)
-        rows.append(
-            (
-                "plain kafka-python consume loop (ceiling)",
-                1,
-                ceiling(broker, topic, args.events),
-                None,
-            )
-        )
-        for name, url in (("PostgreSQL", pg_url), ("SQLite", sqlite_url)):
-            fresh_database(url)
-            result = in_process(broker, topic, url, args.events)
-            rows.append((f"collector -> {name}", 1, result["rate"], result))
-            for n in (1, 2) if name == "PostgreSQL" else (1,):
-                fresh_database(url)
-                rows.append(
-                    (
-                        f"`driftline collector` x{n} -> {name}",
-                        n,
-                        processes(broker, topic, url, args.events, n),
-                        None,
-                    )
-                )
+        for _ in range(args.rounds):
+            rounds.append(one_round(broker, server, pg_url, sqlite_url, args.events))
     finally:
         broker.stop()
         postgres.stop(server)
-    ceiling_rate = rows[0][2]
-    print(f"\n{args.events} events, 20 features, 4 partitions, envelopes of 100 events\n")
-    print("| path | processes | events/s | vs ceiling | time in decode+validate / write |")
-    print("| --- | --- | --- | --- | --- |")
-    for name, n, rate, split in rows:
-        where = f"{split['decode']:.0%} / {split['write']:.0%}" if split else ""
-        print(f"| {name} | {n} | {rate:,.0f} | {rate / ceiling_rate:.2f}x | {where} |")
+    print(f"\n{args.events} events, 20 features, 4 partitions, envelopes of 100 events")
+    for number, rows in enumerate(rounds, 1):
+        ceiling_rate = rows[0][2]
+        print(f"\nround {number}\n")
+        print(
+            "| path | processes | events/s | vs ceiling | wall time in decode+validate / rows "
+            "/ insert / commit | PostgreSQL server CPU per event |"
+        )
+        print("| --- | --- | --- | --- | --- | --- |")
+        for name, n, rate, split in rows:
+            where = cpu = ""
+            if split:
+                where = " / ".join(
+                    f"{split[k]:.0%}" for k in ("decode", "rows", "insert", "commit")
+                )
+                cpu = f"{split['server_us']:.1f} us" if split["server_us"] else ""
+            print(f"| {name} | {n} | {rate:,.0f} | {rate / ceiling_rate:.2f}x | {where} | {cpu} |")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@
   ``dag_run_id`` is taken, which for us means an earlier attempt created the run.
 - Kubeflow Pipelines v2 REST API, RunService.CreateRun:
   https://www.kubeflow.org/docs/components/pipelines/reference/api/kubeflow-pipeline-api-spec/
+  and https://github.com/kubeflow/pipelines/blob/master/backend/api/v2beta1/run.proto
   ``POST /apis/v2beta1/runs`` with ``display_name``, ``pipeline_version_reference``
   (``pipeline_id``, optional ``pipeline_version_id``: the latest version when unset),
   ``runtime_config.parameters`` and optionally ``experiment_id``; bearer token; answers 200.

@@ -62,7 +62,10 @@ def _refuse(reason: str) -> InvalidInputError:
 
 def check_base_url(system: str, url: str) -> None:
     """Raise :class:`InvalidInputError` (field ``url``) unless ``url`` fits the preset."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise _refuse(f"is not a valid URL ({exc})") from exc
     appended = _APPENDED[system]
     if parts.query or parts.fragment:
         raise _refuse("give the system's base URL, without a query or fragment")

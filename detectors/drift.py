@@ -15,7 +15,7 @@ import numpy as np
 
 from detectors.config import P_VALUE_METHODS, MonitorConfig
 from detectors.profile import FeatureProfile, ModelProfile, category_label
-from detectors.statistics import benjamini_hochberg, chi_square_test, divergence
+from detectors.statistics import all_finite, benjamini_hochberg, chi_square_test, divergence
 from detectors.statistics.binning import sorted_bin_counts
 from detectors.statistics.ecdf import MIN_STD, ks_statistic, wasserstein_distance
 from detectors.statistics.ks_pvalue import ks_2samp_pvalue
@@ -126,7 +126,7 @@ def _present(profile: FeatureProfile, column: Sequence[Any]) -> np.ndarray | Cou
                 [v for v in column if isinstance(v, int | float) and not isinstance(v, bool)],
                 dtype=np.float64,
             )
-        return values[np.isfinite(values)]
+        return values if all_finite(values) else values[np.isfinite(values)]
     if isinstance(column, np.ndarray) and column.dtype.kind in "USb":
         keys, tallies = np.unique(column, return_counts=True)  # sorts once, in C
         raw: Counter[Any] = Counter(dict(zip(keys.tolist(), tallies.tolist(), strict=True)))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from detectors.statistics import CategoricalReference, NumericReference
+from detectors.statistics import CategoricalReference, NumericReference, all_finite
 
 __all__ = ["FeatureProfile", "ModelProfile", "build_profile", "category_label"]
 
@@ -49,16 +49,24 @@ def category_label(value: Any) -> str:
 
 
 def _feature(name: str, kind: str, column: pd.Series, n_bins: int) -> FeatureProfile | None:
+    rows = len(column)
+    if kind == NUMERIC:
+        # na_value=NaN converts nullable integer columns too; a float column is not copied.
+        values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+        size = present = rows
+        if not all_finite(values):  # NaN is missing; infinity is present but not comparable
+            finite = np.isfinite(values)
+            size = int(np.count_nonzero(finite))
+            present = rows - int(np.count_nonzero(np.isnan(values)))
+            values = values[finite]
+        if not size:
+            return None  # an all-missing reference column cannot be compared with
+        numeric = NumericReference(values, n_bins=n_bins)
+        return FeatureProfile(name, kind, size, 1.0 - present / rows, numeric=numeric)
     present = column.dropna()
     missing = 1.0 - len(present) / len(column) if len(column) else 0.0
     if present.empty:
         return None  # an all-missing reference column cannot be compared with
-    if kind == NUMERIC:
-        values = present.to_numpy(dtype=np.float64)
-        values = values[np.isfinite(values)]
-        return FeatureProfile(
-            name, kind, values.size, missing, numeric=NumericReference(values, n_bins=n_bins)
-        )
     counts: dict[Hashable, int] = {}
     for value, n in present.value_counts().items():  # map distinct values, not every row
         label = category_label(value)

@@ -120,6 +120,24 @@ def test_data_quality_figures() -> None:
     assert by_name["channel"].status == "no_data" and by_name["channel"].missing_rate == 1.0
 
 
+def test_profile_counts_missing_and_non_finite_reference_values() -> None:
+    reference = pd.DataFrame(
+        {
+            "x": [1.0, np.nan, 3.0, np.inf, 2.0, None, -np.inf, 4.0],
+            "n": pd.array([1, None, 3, 4, 5, None, 7, 8], dtype="Int64"),
+            "only_inf": [np.inf] * 8,
+        }
+    )
+    profile = build_profile(
+        reference, {"x": "numeric", "n": "numeric", "only_inf": "numeric"}, None
+    )
+    x, n = profile.features["x"], profile.features["n"]
+    # NaN and None are missing; infinities are present but cannot be compared, so not counted.
+    assert (x.size, x.missing_rate, x.minimum, x.maximum) == (4, 0.25, 1.0, 4.0)
+    assert (n.size, n.missing_rate, n.minimum, n.maximum) == (6, 0.25, 1.0, 8.0)
+    assert "only_inf" not in profile.features
+
+
 def test_profile_round_trip_gives_identical_results() -> None:
     reference, current = _frame(3000, 1), _frame(1500, 2, shift=True)
     profile = build_profile(reference, KINDS, "categorical")

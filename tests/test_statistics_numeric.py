@@ -15,15 +15,18 @@ from scipy.spatial import distance
 
 from detectors.statistics import (
     NumericReference,
+    all_finite,
     bin_counts,
     ecdf,
     hellinger,
     jensen_shannon,
+    numeric,
     proportions,
     psi,
     quantile_edges,
     wasserstein_norm,
 )
+from detectors.statistics.binning import sorted_quantile_edges
 
 # The worked example of docs/statistics.md: reference 1..20 in four quartile bins, and a
 # current window with no value in the first bin.
@@ -97,6 +100,40 @@ def test_no_reference_bin_is_ever_empty(reference: list[float], n_bins: int) -> 
     assert profile.reference_counts.size <= n_bins
     assert profile.reference_counts.min() > 0
     assert profile.reference_counts.sum() == len(reference)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    reference=st.lists(st.integers(-5, 5) | st.floats(-1e6, 1e6), min_size=1, max_size=300),
+    n_bins=st.integers(1, 40),
+)
+def test_edges_picked_from_the_sorted_reference_equal_numpys_quantiles(
+    reference: list[float], n_bins: int
+) -> None:
+    values = np.array(reference, dtype=float)
+    picked = sorted_quantile_edges(np.sort(values), n_bins)
+    assert np.array_equal(picked, quantile_edges(values, n_bins))
+    if n_bins > 1:  # and quantile_edges itself is numpy's inverted_cdf, deduplicated
+        expected = np.quantile(values, np.arange(1, n_bins) / n_bins, method="inverted_cdf")
+        assert set(picked.tolist()) <= set(expected.tolist())
+
+
+@pytest.mark.parametrize("block", [1, 5, 1 << 15])
+def test_reference_std_is_numpys(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(numeric, "_BLOCK", block)
+    rng = np.random.default_rng(block)
+    for size in (1, 2, 7, 100, 1001):
+        values = rng.lognormal(3.0, 1.0, size) * 1e6
+        assert NumericReference(values).std == pytest.approx(float(np.std(values)), rel=1e-12)
+    assert NumericReference([5.0] * 40).std == 0.0
+
+
+def test_all_finite_sees_every_non_finite_value_and_survives_overflow() -> None:
+    assert all_finite(np.array([1.0, 2.0]))
+    assert all_finite(np.array([1e308, 1e308, -1e308]))  # the sum overflows, the values do not
+    for bad in (np.nan, np.inf, -np.inf):
+        assert not all_finite(np.array([1.0, bad, 3.0]))
+    assert not all_finite(np.array([np.inf, -np.inf]))
 
 
 def test_bins_are_right_closed_with_open_outer_bins() -> None:

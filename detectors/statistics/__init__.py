@@ -17,6 +17,7 @@ Every function is also usable on its own. See docs/statistics.md for formulas an
 (0.0, 1.0, 0.0)
 """
 
+from detectors.statistics._checks import all_finite
 from detectors.statistics.binning import DEFAULT_BINS, bin_counts, quantile_edges
 from detectors.statistics.categorical import CategoricalDrift, CategoricalReference
 from detectors.statistics.contingency import ChiSquareResult, chi_square_test
@@ -43,6 +44,7 @@ __all__ = [
     "NumericDrift",
     "NumericReference",
     "ZTestResult",
+    "all_finite",
     "benjamini_hochberg",
     "bin_counts",
     "chi_square_test",

@@ -21,7 +21,13 @@ import numpy.typing as npt
 
 from detectors.statistics._checks import FloatArray, IntArray, as_sample, check_n_bins
 
-__all__ = ["DEFAULT_BINS", "bin_counts", "quantile_edges", "sorted_bin_counts"]
+__all__ = [
+    "DEFAULT_BINS",
+    "bin_counts",
+    "quantile_edges",
+    "sorted_bin_counts",
+    "sorted_quantile_edges",
+]
 
 # Ten reference deciles: the usual PSI convention, and each bin holds ~10% of the reference.
 DEFAULT_BINS = 10
@@ -38,9 +44,28 @@ def quantile_edges(reference: npt.ArrayLike, n_bins: int = DEFAULT_BINS) -> Floa
     # inverted_cdf picks observed values, so a tie-heavy reference gets edges on its atoms
     # instead of interpolated points between them that would create empty bins.
     quantiles = np.quantile(values, probabilities, method="inverted_cdf")
-    edges: FloatArray = np.unique(np.asarray(quantiles, dtype=np.float64))
+    return _distinct_edges(np.asarray(quantiles, dtype=np.float64), float(values.max()))
+
+
+def sorted_quantile_edges(sorted_values: FloatArray, n_bins: int = DEFAULT_BINS) -> FloatArray:
+    """``quantile_edges`` of an ascending, finite, non-empty sample, picked by index.
+
+    ``np.quantile`` would copy and partition the whole array to find what a sorted array
+    holds at known positions. The positions are NumPy's ``inverted_cdf`` ones, computed with
+    the same float expression (virtual index ``n * p - 1``, rounded up unless whole), so the
+    edges are identical; the caller guarantees the order (a profile's own data).
+    """
+    check_n_bins(n_bins)
+    n = sorted_values.size
+    probabilities = np.arange(1, n_bins) / n_bins
+    positions = np.clip(np.ceil(n * probabilities - 1), 0, n - 1).astype(np.intp)
+    return _distinct_edges(sorted_values[positions], float(sorted_values[-1]))
+
+
+def _distinct_edges(quantiles: FloatArray, maximum: float) -> FloatArray:
+    edges: FloatArray = np.unique(quantiles)
     # A bin (max, +inf) would be empty in the reference by construction; fold it into the last.
-    return edges[edges < float(values.max())]
+    return edges[edges < maximum]
 
 
 def _check_edges(edges: npt.ArrayLike) -> FloatArray:

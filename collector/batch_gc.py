@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 __all__ = ["no_cycle_collection"]
+
+_lock = threading.Lock()
+_holders = 0  # decode and write overlap in two threads: the last one out re-enables
+_was_enabled = True
 
 
 @contextmanager
@@ -19,10 +24,16 @@ def no_cycle_collection() -> Iterator[None]:
     collector runs again as soon as it is re-enabled. (Process-wide: inside ``driftline up``
     the API's threads skip collections for the length of a batch too, which is harmless.)
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
+    global _holders, _was_enabled
+    with _lock:
+        if _holders == 0:
+            _was_enabled = gc.isenabled()
+            gc.disable()
+        _holders += 1
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        with _lock:
+            _holders -= 1
+            if _holders == 0 and _was_enabled:
+                gc.enable()

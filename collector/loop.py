@@ -9,18 +9,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from kafka.structs import OffsetAndMetadata
-from sqlalchemy.exc import DBAPIError, OperationalError
 
 from collector.batch_gc import no_cycle_collection
 from collector.consumer import Consumer
 from collector.dead_letter_topic import DeadLetterTopic
-from collector.decode import Decoded, Origin, Rejected, decode_message
+from collector.decode import Decoded, Origin, decode_message
 from collector.metrics import CollectorMetrics
-from collector.writer import BatchResult, write_batch
-from driftline.core.errors import UnavailableError
+from collector.writer import BatchResult, database_unavailable, write_batch, write_one_by_one
 from driftline.core.settings import Settings
 from driftline.core.storage import Database
 
@@ -30,11 +30,12 @@ log = logging.getLogger(__name__)
 LAG_EVERY_S = 15.0
 
 
-def _unavailable(exc: Exception) -> bool:
-    """A database that is down or restarting, as opposed to one refusing this data."""
-    if isinstance(exc, OperationalError | UnavailableError):
-        return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+@dataclass
+class _InFlight:
+    """A batch handed to the writer thread: its records (for the offsets) and the outcome."""
+
+    pending: dict[Any, list[Any]]
+    written: Future[BatchResult | Exception]
 
 
 class Collector:
@@ -71,15 +72,65 @@ class Collector:
         self._stopping = True
 
     def run(self) -> None:
+        """Consume until stopped, decoding each batch while the previous one is being written
+        (see ``_pipelined_step``)."""
         consumer = self._require_consumer()
         self._metrics.up.set(1)
         self._metrics.ready.set(1)
+        writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collector-writer")
+        inflight: _InFlight | None = None
         try:
             while not self._stopping:
-                self.step()
+                inflight = self._pipelined_step(writer, inflight)
+            if inflight is not None:
+                self._finish(inflight)
         finally:
+            writer.shutdown(wait=True)
             consumer.close(autocommit=False)  # leaves the group; offsets were committed already
             self._metrics.up.set(0)
+
+    def _pipelined_step(
+        self, writer: ThreadPoolExecutor, inflight: _InFlight | None
+    ) -> _InFlight | None:
+        """Poll and decode batch N+1 while batch N is written in the writer thread (the
+        database driver waits for the server without the GIL, so decoding and the server's work
+        overlap), then commit N and hand N+1 to the writer.
+
+        The guarantees are those of ``step``: offsets of a batch are committed, from this
+        thread, only after its transaction committed. If batch N failed, N and N+1 go through
+        ``_handle`` together: the same retries, pausing and one-by-one fallback as ``step``.
+        """
+        consumer = self._require_consumer()
+        self._revoked.clear()
+        # While a batch is being written, wait briefly: its write, not the poll, is the pace.
+        batch = consumer.poll(
+            timeout_ms=100 if inflight else 1000, max_records=self._kafka.max_poll_records
+        )
+        pending = {tp: list(records) for tp, records in batch.items()} if batch else {}
+        decoded = None
+        if pending:
+            with no_cycle_collection():
+                decoded = self._decode(pending)
+        if inflight is not None and not self._finish(inflight):
+            for tp, records in pending.items():
+                inflight.pending.setdefault(tp, []).extend(records)
+            self._handle(inflight.pending)
+            decoded = None
+        self._report_lag()
+        if decoded is None:
+            return None
+        return _InFlight(pending, writer.submit(self._try_write, decoded))
+
+    def _finish(self, inflight: _InFlight) -> bool:
+        """Wait for a batch handed to the writer; count and commit it if it was written."""
+        written = inflight.written.result()
+        if not isinstance(written, BatchResult):
+            return False
+        self._set_ready(True)
+        self._count(written)
+        self._copy_dead_letters(written)
+        self._commit(inflight.pending)
+        return True
 
     def step(self) -> None:
         consumer = self._require_consumer()
@@ -135,12 +186,14 @@ class Collector:
         while True:
             with no_cycle_collection():
                 decoded = self._decode(pending)
-                written = self._try_write(decoded)
+            written = self._try_write(decoded)
             if isinstance(written, BatchResult):
                 return written
             exc = written  # the database failed the batch
-            if not _unavailable(exc):
-                return self._write_one_by_one(decoded, exc)
+            if not database_unavailable(exc):
+                return write_one_by_one(
+                    self._database, decoded, exc, self._collector.dead_letter_payload_bytes
+                )
             self._set_ready(False)
             self._metrics.db_retries.inc()
             log.warning(
@@ -154,7 +207,7 @@ class Collector:
 
     def _try_write(self, decoded: Decoded) -> BatchResult | Exception:
         try:
-            with self._metrics.batch_seconds.time():
+            with no_cycle_collection(), self._metrics.batch_seconds.time():
                 return write_batch(
                     self._database, decoded, self._collector.dead_letter_payload_bytes
                 )
@@ -179,42 +232,6 @@ class Collector:
             for tp, records in extra.items():
                 pending.setdefault(tp, []).extend(records)
             consumer.pause(*consumer.assignment())  # newly assigned partitions too
-
-    def _write_one_by_one(self, decoded: Decoded, cause: Exception) -> BatchResult:
-        """The database refused the batch itself (not an outage): find the event it refuses
-        and dead-letter it, so one poison event cannot stall a partition."""
-        log.warning("batch refused by the database (%s); writing events one by one", cause)
-        total = BatchResult()
-        for event, origin in zip(decoded.events, decoded.origins, strict=True):
-            single = Decoded([event], [origin], [])
-            try:
-                part = write_batch(
-                    self._database, single, self._collector.dead_letter_payload_bytes
-                )
-            except Exception as exc:
-                if _unavailable(exc):
-                    raise
-                reason = f"database refused the event: {str(exc).splitlines()[0][:500]}"
-                payload = event.model_dump_json().encode()
-                part = write_batch(
-                    self._database,
-                    Decoded(
-                        [], [], [Rejected(origin, reason, "invalid_contract", payload, event.model)]
-                    ),
-                    self._collector.dead_letter_payload_bytes,
-                )
-            total.stored.update(part.stored)
-            total.duplicate.update(part.duplicate)
-            total.dead_lettered.update(part.dead_lettered)
-            total.letters.extend(part.letters)
-        rest = write_batch(
-            self._database,
-            Decoded([], [], decoded.rejected),
-            self._collector.dead_letter_payload_bytes,
-        )
-        total.dead_lettered.update(rest.dead_lettered)
-        total.letters.extend(rest.letters)
-        return total
 
     def _commit(self, pending: dict[Any, list[Any]]) -> None:
         consumer = self._require_consumer()

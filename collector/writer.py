@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import DBAPIError, OperationalError
+
 from collector.decode import Decoded, Rejected
+from driftline.core.errors import UnavailableError
 from driftline.core.storage import Database
 from driftline.core.storage import tables as t
 from driftline.ingest.store import store_events
 
-__all__ = ["BatchResult", "write_batch"]
+__all__ = ["BatchResult", "database_unavailable", "write_batch", "write_one_by_one"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -64,3 +70,47 @@ def write_batch(database: Database, decoded: Decoded, payload_cap: int) -> Batch
         result.dead_lettered[r.category] += 1
     result.letters = rejected
     return result
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """A database that is down or restarting, as opposed to one refusing this data."""
+    if isinstance(exc, OperationalError | UnavailableError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def write_one_by_one(
+    database: Database, decoded: Decoded, cause: Exception, payload_cap: int
+) -> BatchResult:
+    """The database refused the batch itself (not an outage): find the event it refuses
+    and dead-letter it, so one poison event cannot stall a partition."""
+    log.warning("batch refused by the database (%s); writing events one by one", cause)
+    total = BatchResult()
+    for event, origin in zip(decoded.events, decoded.origins, strict=True):
+        single = Decoded([event], [origin], [])
+        try:
+            part = write_batch(database, single, payload_cap)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise
+            reason = f"database refused the event: {str(exc).splitlines()[0][:500]}"
+            payload = event.model_dump_json().encode()
+            part = write_batch(
+                database,
+                Decoded(
+                    [], [], [Rejected(origin, reason, "invalid_contract", payload, event.model)]
+                ),
+                payload_cap,
+            )
+        total.stored.update(part.stored)
+        total.duplicate.update(part.duplicate)
+        total.dead_lettered.update(part.dead_lettered)
+        total.letters.extend(part.letters)
+    rest = write_batch(
+        database,
+        Decoded([], [], decoded.rejected),
+        payload_cap,
+    )
+    total.dead_lettered.update(rest.dead_lettered)
+    total.letters.extend(rest.letters)
+    return total

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -223,7 +225,7 @@ def test_rebalance_during_outage_keeps_new_records_and_resumes(flaky: FlakyDatab
     collector, _ = _collector(flaky, consumer)
     flaky.failures = 2
     original_poll = consumer.poll
-    rebalanced = []
+    rebalanced: list[bool] = []
 
     def poll_with_rebalance(timeout_ms: int = 0, max_records: int | None = None) -> Any:
         if flaky.failures == 1 and not rebalanced:
@@ -241,3 +243,49 @@ def test_rebalance_during_outage_keeps_new_records_and_resumes(flaky: FlakyDatab
     assert rebalanced and consumer.paused == set()
     assert _count(flaky, t.PredictionEvent) == 15
     assert consumer.committed == {Partition(TOPIC, 0): 10, Partition(TOPIC, 1): 5}
+
+
+def _run_until_committed(collector: Collector, consumer: InMemoryConsumer) -> None:
+    running = threading.Thread(target=collector.run)
+    running.start()
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and any(
+            consumer.committed.get(tp, 0) < len(log) for tp, log in consumer.logs.items()
+        ):
+            time.sleep(0.02)
+    finally:
+        collector.stop()
+        running.join(30)
+    assert not running.is_alive() and consumer.closed
+
+
+def test_run_writes_one_batch_while_decoding_the_next(flaky: FlakyDatabase) -> None:
+    consumer = InMemoryConsumer(TOPIC, 4)
+    messages = _messages(2000)
+    for p in range(4):
+        consumer.produce(p, messages[p::4])
+    collector, registry = _collector(flaky, consumer)
+    collector._kafka.max_poll_records = 100  # twenty batches through the pipeline
+    _run_until_committed(collector, consumer)
+    assert _count(flaky, t.PredictionEvent) == 2000
+    assert consumer.committed == {Partition(TOPIC, p): 500 for p in range(4)}
+    stored = registry.get_sample_value(
+        "driftline_collector_events_total", {"model": "fraud", "outcome": "stored"}
+    )
+    assert stored == 2000
+
+
+def test_run_recovers_from_an_outage_in_the_pipeline(flaky: FlakyDatabase) -> None:
+    consumer = InMemoryConsumer(TOPIC, 2)
+    messages = _messages(600)
+    consumer.produce(0, messages[:300])
+    consumer.produce(1, messages[300:])
+    collector, registry = _collector(flaky, consumer)
+    collector._kafka.max_poll_records = 50
+    flaky.failures = 3  # the first batch handed to the writer fails, then the retries do
+    _run_until_committed(collector, consumer)
+    assert _count(flaky, t.PredictionEvent) == 600 and _count(flaky, t.DeadLetter) == 0
+    assert consumer.committed == {Partition(TOPIC, 0): 300, Partition(TOPIC, 1): 300}
+    assert registry.get_sample_value("driftline_collector_database_retries_total") == 2
+    assert consumer.paused == set()

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from detectors.config import P_VALUE_METHODS, MonitorConfig
-from detectors.profile import FeatureProfile, ModelProfile, category_label
+from detectors.profile import FeatureProfile, ModelProfile, label_counts
 from detectors.statistics import all_finite, benjamini_hochberg, chi_square_test, divergence
 from detectors.statistics.binning import sorted_bin_counts
 from detectors.statistics.ecdf import MIN_STD, ks_statistic, wasserstein_distance
@@ -127,16 +127,8 @@ def _present(profile: FeatureProfile, column: Sequence[Any]) -> np.ndarray | Cou
                 dtype=np.float64,
             )
         return values if all_finite(values) else values[np.isfinite(values)]
-    if isinstance(column, np.ndarray) and column.dtype.kind in "USb":
-        keys, tallies = np.unique(column, return_counts=True)  # sorts once, in C
-        raw: Counter[Any] = Counter(dict(zip(keys.tolist(), tallies.tolist(), strict=True)))
-    else:
-        raw = Counter(column)  # hashing in C; missing values are dropped below
-    counts: Counter[str] = Counter()
-    for value, n in raw.items():
-        if value is not None and value == value:  # value == value drops NaN
-            counts[category_label(value)] += int(n)  # one call per distinct value, not per event
-    return counts
+    counts, _ = label_counts(column)
+    return Counter(counts)
 
 
 def _categorical(profile: FeatureProfile, values: Counter[str], method: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ import pandas as pd
 
 from detectors.statistics import CategoricalReference, NumericReference, all_finite
 
-__all__ = ["FeatureProfile", "ModelProfile", "build_profile", "category_label"]
+__all__ = ["FeatureProfile", "ModelProfile", "build_profile", "category_label", "label_counts"]
 
 NUMERIC, CATEGORICAL, BOOLEAN = "numeric", "categorical", "boolean"
 
@@ -48,6 +48,22 @@ def category_label(value: Any) -> str:
     return str(value)
 
 
+def label_counts(values: Sequence[Any] | np.ndarray) -> tuple[dict[str, int], int]:
+    """Count per category label, and the number of missing values (``None``, NaN).
+
+    One pass of pandas' hash table over the values (in C), then ``category_label`` once per
+    distinct value: values that share a label (``1`` and ``"1"``) are counted together.
+    """
+    array = values if isinstance(values, np.ndarray) else np.fromiter(values, object, len(values))
+    codes, uniques = pd.factorize(array, use_na_sentinel=True)
+    tallies = np.bincount(codes + 1, minlength=len(uniques) + 1)  # slot 0: the missing ones
+    counts: dict[str, int] = {}
+    for value, n in zip(uniques.tolist(), tallies[1:].tolist(), strict=True):
+        label = category_label(value)
+        counts[label] = counts.get(label, 0) + n
+    return counts, int(tallies[0])
+
+
 def _feature(name: str, kind: str, column: pd.Series, n_bins: int) -> FeatureProfile | None:
     rows = len(column)
     if kind == NUMERIC:
@@ -63,21 +79,12 @@ def _feature(name: str, kind: str, column: pd.Series, n_bins: int) -> FeaturePro
             return None  # an all-missing reference column cannot be compared with
         numeric = NumericReference(values, n_bins=n_bins)
         return FeatureProfile(name, kind, size, 1.0 - present / rows, numeric=numeric)
-    present = column.dropna()
-    missing = 1.0 - len(present) / len(column) if len(column) else 0.0
-    if present.empty:
-        return None  # an all-missing reference column cannot be compared with
-    counts: dict[Hashable, int] = {}
-    for value, n in present.value_counts().items():  # map distinct values, not every row
-        label = category_label(value)
-        counts[label] = counts.get(label, 0) + int(n)
-    return FeatureProfile(
-        name,
-        kind,
-        sum(counts.values()),
-        missing,
-        categorical=CategoricalReference.from_counts(counts),
-    )
+    counts, n_missing = label_counts(column.to_numpy())
+    if not counts:
+        return None
+    categorical = CategoricalReference.from_counts(counts)
+    size = rows - n_missing
+    return FeatureProfile(name, kind, size, 1.0 - size / rows, categorical=categorical)
 
 
 @dataclass

@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from detectors.config import FeatureOverride, MonitorConfig
 from detectors.drift import DatasetResult, detect
-from detectors.profile import ModelProfile, build_profile
+from detectors.profile import ModelProfile, build_profile, category_label, label_counts
 
 KINDS = {
     "amount": "numeric",
@@ -136,6 +138,33 @@ def test_profile_counts_missing_and_non_finite_reference_values() -> None:
     assert (x.size, x.missing_rate, x.minimum, x.maximum) == (4, 0.25, 1.0, 4.0)
     assert (n.size, n.missing_rate, n.minimum, n.maximum) == (6, 0.25, 1.0, 8.0)
     assert "only_inf" not in profile.features
+
+
+def _counted_one_by_one(values: list[object]) -> tuple[dict[str, int], int]:
+    counts: dict[str, int] = {}
+    missing = 0
+    for value in values:
+        if value is None or value != value:  # NaN is the one value unequal to itself
+            missing += 1
+        else:
+            counts[category_label(value)] = counts.get(category_label(value), 0) + 1
+    return counts, missing
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["DE", "FR", "1", 1, 2.5, None, float("nan"), "é", ""])))
+def test_label_counts_equal_counting_one_value_at_a_time(values: list[object]) -> None:
+    expected = _counted_one_by_one(values)
+    assert label_counts(values) == expected
+    assert label_counts(np.array(values, dtype=object)) == expected
+
+
+def test_label_counts_of_typed_arrays() -> None:
+    assert label_counts(np.array([True, False, True])) == ({"true": 2, "false": 1}, 0)
+    assert label_counts(np.array(["b", "a", "b"])) == ({"b": 2, "a": 1}, 0)
+    assert label_counts(np.array([3.0, np.nan, 3.0])) == ({"3.0": 2}, 1)
+    assert label_counts([]) == ({}, 0)
+    assert label_counts(pd.array(["x", None, "x"], dtype="string").to_numpy()) == ({"x": 2}, 1)
 
 
 def test_profile_round_trip_gives_identical_results() -> None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -31,6 +31,8 @@ from detectors.statistics.contingency import ChiSquareResult, chi_square_test
 from detectors.statistics.proportions import ZTestResult, two_proportion_ztest
 
 __all__ = ["MAX_UNSEEN_EXAMPLES", "CategoricalDrift", "CategoricalReference", "count_values"]
+
+_Category = TypeVar("_Category", bound=Hashable)
 
 # Enough unseen values to recognise a new label or a typo without copying a whole window.
 MAX_UNSEEN_EXAMPLES = 10
@@ -96,7 +98,7 @@ class CategoricalReference:
 
     @classmethod
     def from_counts(
-        cls, counts: dict[Hashable, int], *, epsilon: float = divergence.DEFAULT_EPSILON
+        cls, counts: Mapping[_Category, int], *, epsilon: float = divergence.DEFAULT_EPSILON
     ) -> CategoricalReference:
         """A profile from stored category counts, without expanding them into values.
 

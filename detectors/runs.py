@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from detectors import aggregate_path
 from detectors.aggregate_path import Path
@@ -89,6 +89,8 @@ def run_detection(
             .where(t.ReferenceDataset.version_id == version_row.id)
             .order_by(t.ReferenceDataset.id.desc())
             .limit(1)
+            # The data and the profile are large; the aggregate path needs neither.
+            .options(defer(t.ReferenceDataset.data), defer(t.ReferenceDataset.profile))
         )
         if reference is None:
             raise NotFoundError(

@@ -59,10 +59,16 @@ def bucket_of(time: datetime, seconds: int) -> datetime:
 
 def group(events: Sequence[Fresh], seconds: int) -> dict[tuple[int, datetime], list[Fresh]]:
     """The events by (version, bucket start), in input order within each group."""
-    out: dict[tuple[int, datetime], list[Fresh]] = {}
+    # Whole seconds since the epoch, floored: microsecond times are exact enough in a float for
+    # the floor to land in the right bucket, and this is a tenth of the cost of bucket_of.
+    by_index: dict[tuple[int, int], list[Fresh]] = {}
     for event in events:
-        out.setdefault((event.version_id, bucket_of(event.event_time, seconds)), []).append(event)
-    return out
+        key = (event.version_id, int(event.event_time.timestamp() // seconds))
+        by_index.setdefault(key, []).append(event)
+    return {
+        (version, EPOCH + timedelta(seconds=index * seconds)): members
+        for (version, index), members in by_index.items()
+    }
 
 
 def category_label(value: Any) -> str:

@@ -61,19 +61,33 @@ class IngestAggregates:
     def record(self, stored: Sequence[int], events: Sequence[Any]) -> None:
         """Aggregate the events at ``stored`` positions (those this call inserted)."""
         fresh: list[Fresh] = []
-        paired: list[str] = []
+        predicted: list[str] = []
+        labelled: list[str] = []
         for index in stored:
             found = self._events.get(index)
             if found is not None:
                 if self._states.get(found.version_id) is not None:
                     fresh.append(found)
-                    paired.append(events[index].event_id)
+                    predicted.append(events[index].event_id)
             elif isinstance(events[index], LabelEvent):
-                paired.append(events[index].event_id)
+                labelled.append(events[index].event_id)
         if fresh:
             write_partials(self.session, fresh, self._states)
-        if paired:
-            count_pairs(self.session, paired, datetime.now(UTC))
+        # A new prediction can only pair with a label waiting for it (not counted yet); most
+        # models have none, which one look at the index of waiting labels tells.
+        if predicted and not labelled and not self._labels_waiting():
+            predicted = []
+        if predicted or labelled:
+            count_pairs(self.session, predicted + labelled, datetime.now(UTC))
+
+    def _labels_waiting(self) -> bool:
+        models = sorted(set(self._models.values()))
+        found = self.session.scalar(
+            select(t.Label.id)
+            .where(t.Label.aggregated_ref.is_(None), t.Label.model_id.in_(models))
+            .limit(1)
+        )
+        return found is not None
 
 
 def write_partials(

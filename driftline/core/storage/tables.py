@@ -172,9 +172,11 @@ class Label(Base):
 
     __tablename__ = "labels"
     __table_args__ = (
-        # Labels not yet counted in any aggregate (their prediction may come later), by arrival.
+        # Labels not yet counted in any aggregate (their prediction may come later): few, so
+        # "does this model have any" and "which arrived lately" stay cheap.
         Index(
             "ix_labels_unaggregated",
+            "model_id",
             "received_at",
             postgresql_where=text("aggregated_ref IS NULL"),
             sqlite_where=text("aggregated_ref IS NULL"),

@@ -101,7 +101,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_labels_unaggregated",
         "labels",
-        ["received_at"],
+        ["model_id", "received_at"],
         postgresql_where=sa.text("aggregated_ref IS NULL"),
         sqlite_where=sa.text("aggregated_ref IS NULL"),
     )

@@ -50,6 +50,22 @@ def test_chi_square_matches_scipy_on_thousands_of_tables() -> None:
         _assert_matches_scipy(reference, current)
 
 
+def test_chi_square_is_scipys_bit_for_bit_on_large_and_two_column_tables() -> None:
+    # The arithmetic is SciPy's own (expected counts, Yates' shift, Pearson terms, chdtrc),
+    # so the floats must be identical, not merely close.
+    rng = np.random.default_rng(14)
+    for _ in range(2000):
+        k = int(rng.choice([2, 2, 3, 11]))
+        scale = int(rng.choice([5, 1000, 10**6]))
+        reference, current = rng.integers(1, scale, k), rng.integers(0, scale, k)
+        current[0] += 1
+        result = chi_square_test(reference, current)
+        expected = stats.chi2_contingency(
+            np.vstack((reference, current))[:, reference + current > 0]
+        )
+        assert (result.statistic, result.pvalue) == (expected.statistic, expected.pvalue)
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     st.integers(1, 6).flatmap(

@@ -4,7 +4,9 @@ The 2 x k table has the reference counts as first row and the current counts as 
 that are zero in both rows are dropped first (SciPy refuses a zero expected frequency, and an
 unused category carries no information); the test is then ``scipy.stats.chi2_contingency`` with
 its defaults, so a table left with two columns (one degree of freedom) gets Yates' continuity
-correction, exactly as SciPy applies it.
+correction, exactly as SciPy applies it. The arithmetic is SciPy's, step for step (expected
+counts from the margins, Yates' shift, Pearson's terms, ``chdtrc`` for the p-value), without
+its argument handling, which costs milliseconds per call: a run tests every categorical feature.
 
 Cramer's V is ``sqrt(chi2 / (n * (min(rows, cols) - 1)))`` computed from the *uncorrected*
 statistic, as ``scipy.stats.contingency.association`` does, so it is 0 for identical shares and
@@ -25,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
+from scipy import special
 
-from detectors.statistics._checks import as_counts
+from detectors.statistics._checks import FloatArray, as_counts
 
 __all__ = ["ChiSquareResult", "chi_square_test"]
 
@@ -68,13 +70,24 @@ def chi_square_test(
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
         return ChiSquareResult(statistic=0.0, pvalue=1.0, dof=0, cramers_v=0.0)
-    result = stats.chi2_contingency(table)
-    uncorrected = stats.chi2_contingency(table, correction=False).statistic
+    observed = table.astype(np.float64)
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True)
+    expected /= observed.sum()
+    dof = observed.shape[1] - 1  # (rows - 1) * (columns - 1) with two rows
+    uncorrected = _pearson(observed, expected)
+    statistic = uncorrected
+    if dof == 1:  # Yates: move each count up to 0.5 towards its expectation
+        diff = expected - observed
+        statistic = _pearson(observed + np.minimum(0.5, np.abs(diff)) * np.sign(diff), expected)
     # Two rows, so min(rows, cols) - 1 is 1 and V reduces to sqrt(chi2 / n).
-    cramers_v = math.sqrt(float(uncorrected) / float(table.sum()))
+    cramers_v = math.sqrt(uncorrected / float(table.sum()))
     return ChiSquareResult(
-        statistic=float(result.statistic),
-        pvalue=float(result.pvalue),
-        dof=int(result.dof),
+        statistic=statistic,
+        pvalue=float(special.chdtrc(dof, statistic)),
+        dof=dof,
         cramers_v=min(cramers_v, 1.0),  # rounding can overshoot 1 for disjoint supports
     )
+
+
+def _pearson(observed: FloatArray, expected: FloatArray) -> float:
+    return float(np.sum((observed - expected) ** 2 / expected))

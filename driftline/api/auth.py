@@ -24,6 +24,7 @@ from fastapi import Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from driftline.access.keys import Scope
 from driftline.access.keystore import Principal, authenticate, touch
@@ -112,8 +113,11 @@ def authorize(request: Request, scope: Scope) -> Principal:
         request.state.principal = principal
         if state.should_touch(principal.key_id):
             resolution = timedelta(seconds=state.settings.auth.last_used_resolution_s)
-            with database.write() as session:
-                touch(session, principal.key_id, resolution)
+            try:
+                with database.write() as session:
+                    touch(session, principal.key_id, resolution)
+            except OperationalError as exc:  # bookkeeping: never fail a request over it
+                log.info("last_used_at of key %s not written: %s", principal.prefix, exc.orig)
     if not principal.allows(scope):
         raise ForbiddenError(f"this API key lacks the '{scope.value}' scope")
     limiter = state.limiters.get(scope)

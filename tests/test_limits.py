@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import gc
 import select
+import shutil
 import socket
 import time
 import tracemalloc
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,10 +20,10 @@ from fastapi.testclient import TestClient
 
 from driftline.api.app import create_app
 from driftline.api.limits import json_depth
-from driftline.core.settings import Settings
+from driftline.core.settings import DatabaseSettings, Settings
 from driftline.core.storage import Database
 from tests.helpers import FRAUD_MODEL
-from tests.support.keys import TEST_ADMIN_KEY
+from tests.support.keys import TEST_ADMIN_KEY, add_key, bearer
 from tests.support.service import start_service
 
 MiB = 1024 * 1024
@@ -91,6 +93,29 @@ def _send(
         peak - baseline,
         current - baseline,
     )
+
+
+# Limits do not depend on the database: these tests run on SQLite only (the fixtures below
+# replace conftest's, which run each test on both backends).
+@pytest.fixture
+def database(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
+    target = tmp_path / "limits.db"
+    shutil.copyfile(sqlite_template, target)
+    database = Database(DatabaseSettings(url=f"sqlite:///{target}"))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def settings(database: Database) -> Settings:
+    return Settings(database=DatabaseSettings(url=database.url.render_as_string()))
+
+
+@pytest.fixture
+def client(settings: Settings, database: Database) -> Iterator[TestClient]:
+    add_key(database, "admin", plaintext=TEST_ADMIN_KEY)
+    with TestClient(create_app(settings, database), headers=bearer(TEST_ADMIN_KEY)) as client:
+        yield client
 
 
 @pytest.fixture
@@ -172,8 +197,6 @@ def test_multipart_field_and_file_counts_are_capped(client: TestClient) -> None:
 
 
 def test_limits_follow_the_settings(settings: Settings, database: Database) -> None:
-    from tests.support.keys import add_key, bearer
-
     settings.auth.max_json_bytes = 2048
     add_key(database, "admin", plaintext=TEST_ADMIN_KEY)
     with TestClient(create_app(settings, database), headers=bearer(TEST_ADMIN_KEY)) as client:

@@ -1,0 +1,131 @@
+"""The README covers what a newcomer needs (issue #9's list), its configuration table is the
+settings model, and docs/runbook.md and docs/security.md match the rules and the code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from driftline.core.settings import Settings
+
+ROOT = Path(__file__).parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def _section(text: str, heading: str) -> str:
+    """The body of the ``## heading`` section (up to the next heading of level 2)."""
+    match = re.search(rf"^## {re.escape(heading)}\n(.*?)(?=^## |\Z)", text, re.M | re.S)
+    assert match, f"no section '## {heading}'"
+    return match.group(1)
+
+
+# --- README: every item of the issue's list -----------------------------------------------
+
+
+def test_readme_has_every_part_a_newcomer_needs() -> None:
+    intro = README.split("\n## ", 1)[0]
+    assert "```text\n model server" in intro, "what it is: a paragraph and the diagram"
+    assert "make demo" in _section(README, "Quickstart") and "make test" in README
+    assert "What `make demo` shows" in _section(README, "Quickstart")
+    curl = _section(README, "Try it with curl")
+    assert "POST localhost:8000/v1/models " in curl and "/reference -H" in curl
+    assert 'api.post("/v1/models"' in curl and "/versions/1/reference" in curl  # Python too
+    assert "/v1/runs/$RUN" in _section(README, "Read the results")
+    sdk = _section(README, "Log predictions from your model server")
+    assert "driftline_sdk.integrations.fastapi import Driftline" in sdk
+    stack = _section(README, "Metrics, dashboards and the full stack")
+    assert "docker compose up" in stack and "Grafana" in stack
+    deployment = _section(README, "Deployment")
+    for topic in ("partitions", "lease", "PostgreSQL", "DRIFTLINE_DATABASE__POOL_SIZE"):
+        assert topic in deployment, f"deployment notes say nothing about {topic}"
+    links = set(re.findall(r"\]\((docs/[\w.-]+\.md)\)", _section(README, "Documentation")))
+    assert links == {f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md")}
+
+
+# --- README: the configuration table is the settings model ---------------------------------
+
+
+def _settings(model: type[BaseModel] = Settings, prefix: str = "DRIFTLINE_") -> dict[str, Any]:
+    """DRIFTLINE_SECTION__FIELD -> the field's default, for every field, nested ones too."""
+    found: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        variable = f"{prefix}{name.upper()}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            found |= _settings(annotation, f"{variable}__")
+        elif field.default is PydanticUndefined:
+            found[variable] = field.default_factory()  # type: ignore[call-arg,misc]
+        else:
+            found[variable] = field.default
+    return found
+
+
+def _documented() -> dict[str, str]:
+    """Variable -> its default cell in README's configuration table. A row may document
+    several variables: ``A` / `__B`` share the section of A and take the defaults ``x` / `y``
+    in order; ``A`, `__B`` share one default."""
+    rows: dict[str, str] = {}
+    for line in _section(README, "Configuration").splitlines():
+        if not line.startswith("| `DRIFTLINE_"):
+            continue
+        names, defaults = (cell.strip() for cell in line.strip("|").split(" | ")[:2])
+        groups, parts = names.split(" / "), defaults.split(" / ")
+        assert len(groups) == len(parts), f"{names}: one default per variable, or one in all"
+        section = ""
+        for group, default in zip(groups, parts, strict=True):
+            for name in re.findall(r"`([A-Z_]+)`", group):
+                if name.startswith("__"):
+                    name = section + name
+                else:
+                    section = name.rsplit("__", 1)[0] if "__" in name else ""
+                rows[name] = default
+    return rows
+
+
+def _shows(cell: str, value: Any, variable: str, settings: dict[str, Any]) -> bool:
+    literal = re.fullmatch(r"`([^`]*)`", cell)
+    if value is None:
+        # Unset, or a default computed at run time which the field's description states.
+        return cell.startswith("unset") or _described_default(variable)
+    if isinstance(value, bool):
+        return cell == f"`{str(value).lower()}`"
+    if isinstance(value, list):
+        return cell == "empty" if not value else cell == f"`{','.join(value)}`"
+    if isinstance(value, int | float):
+        return literal is not None and float(literal.group(1)) == float(value)
+    return literal is not None and literal.group(1) == str(value)
+
+
+def _described_default(variable: str) -> bool:
+    section, _, field = variable.removeprefix("DRIFTLINE_").lower().rpartition("__")
+    model: Any = Settings.model_fields[section].annotation if section else Settings
+    description = model.model_fields[field].description or ""
+    return "default" in description.lower()
+
+
+def test_configuration_table_lists_every_setting_with_its_default() -> None:
+    settings, documented = _settings(), _documented()
+    missing = sorted(set(settings) - set(documented))
+    assert not missing, f"README's configuration table lacks {missing}"
+    wrong = {
+        v: (documented[v], settings[v])
+        for v in settings
+        if not _shows(documented[v], settings[v], v, settings)
+    }
+    assert not wrong, f"README shows defaults that are not the code's (shown, code): {wrong}"
+
+
+def test_configuration_table_names_only_settings() -> None:
+    unknown = sorted(set(_documented()) - set(_settings()))
+    assert not unknown, f"README documents settings that do not exist: {unknown}"
+
+
+def test_the_table_parser_reads_abbreviated_rows() -> None:
+    documented = _documented()
+    assert documented["DRIFTLINE_AUTH__MAX_JSON_DEPTH"] == "`32`"
+    assert documented["DRIFTLINE_KAFKA__SSL_KEYFILE"] == "unset"
+    assert _shows("`300000`", 300_000, "x", {}) and not _shows("`30000`", 300_000, "x", {})

@@ -50,6 +50,8 @@ def _content(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _add_errors(path: str, operation: dict[str, Any], has_validation: bool) -> None:
+    if path in _PUBLIC:
+        operation["security"] = []  # the probes need no key
     responses = operation.setdefault("responses", {})
     for code, description in _ERRORS.items():
         if path in _PUBLIC and code != "503":

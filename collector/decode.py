@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic_core import from_json
 
 from driftline.core.contract import EventRejection, LabelEvent, PredictionEvent, parse_event
+from driftline.ingest.batch import load_json
 
 __all__ = ["Decoded", "Origin", "Rejected", "decode_message"]
 
@@ -46,17 +44,6 @@ def _event_bytes(raw: object) -> bytes:
     )
 
 
-def _loads(payload: bytes) -> Any:
-    """``json.loads``, twice as fast: pydantic's Rust parser gives the same objects (big integers,
-    NaN and Infinity included). It refuses a few inputs the standard parser takes (lone
-    surrogates, a byte-order mark, UTF-16), so those, and real errors, go to ``json.loads``,
-    which decides and says why."""
-    try:
-        return from_json(payload)
-    except ValueError:
-        return json.loads(payload)
-
-
 def decode_message(value: bytes | None, origin: Origin, max_bytes: int, into: Decoded) -> None:
     """Append the message's events (or its rejections) to ``into``."""
     payload = value or b""
@@ -71,7 +58,7 @@ def decode_message(value: bytes | None, origin: Origin, max_bytes: int, into: De
         )
         return
     try:
-        decoded = _loads(payload)
+        decoded = load_json(payload)
     except (ValueError, RecursionError) as exc:
         reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
         into.rejected.append(Rejected(origin, f"not JSON: {reason}", "not_json", payload))

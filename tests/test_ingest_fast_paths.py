@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 from sqlalchemy import DateTime, select
 from sqlalchemy.exc import DBAPIError
 
-from collector.decode import _loads
 from driftline.core.contract import (
     _FEATURE_NAME,
     PredictionEvent,
@@ -31,6 +30,7 @@ from driftline.core.modelspec import FeatureType, ModelSpec
 from driftline.core.storage import Database
 from driftline.core.storage import tables as t
 from driftline.core.storage.bulk import _sqlite_time, insert_new
+from driftline.ingest.batch import load_json as _loads
 from driftline.ingest.conform import Conformer, conform_features
 from driftline.ingest.store import PREDICTION_COLUMNS, store_events
 from driftline.registry.models import create_model

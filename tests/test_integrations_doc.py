@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.support.docs import claimed_blocks
 from tests.support.service import LiveService, start_service
 
 ROOT = Path(__file__).parents[1]
@@ -26,7 +27,8 @@ def _blocks(language: str) -> list[str]:
 
 
 def _tested_blocks() -> list[str]:
-    return re.findall(r"<!-- tested:[^>]*-->\n```bash\n(.*?)```", DOC, flags=re.S)
+    """The bash blocks whose marker names this module (others name their own tests)."""
+    return claimed_blocks("docs/integrations.md", "tests/test_integrations_doc.py", "bash")
 
 
 def test_one_section_per_system() -> None:

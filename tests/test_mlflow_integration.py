@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,13 +25,15 @@ from typer.testing import CliRunner
 from driftline.cli import app
 from driftline.core.errors import InvalidInputError
 from driftline.core.settings import DatabaseSettings, Settings
-from driftline.core.storage import Database
+from driftline.core.storage import Database, upgrade
 from driftline.core.storage import tables as t
 from driftline.mlflow_registry.schema import features_from_signature
 from driftline.mlflow_registry.writeback import write_back
 from driftline.registry.models import get_model
 from driftline.registry.references import list_references
+from tests.support.docs import claimed_blocks
 
+THIS = "tests/test_mlflow_integration.py"
 ENV = {
     # MLflow 3 keeps the on-disk file store behind this switch (its default is now SQLite,
     # whose first migration alone takes ~15 s here); both are local stores on disk.
@@ -151,6 +155,35 @@ def test_import_round_trip(store: Store, database: Database, database_url: str) 
         assert [r.n_rows for r in list_references(session, "churn", "1")] == [50, 200]
 
 
+def test_documented_import(store: Store, tmp_path: Path) -> None:
+    """The commands of docs/integrations.md as written (their tracking URI is this store's),
+    with the output the document shows under the first one."""
+    from mlflow import MlflowClient
+
+    MlflowClient(store.uri).set_registered_model_alias("churn", "champion", "1")
+    (block,) = claimed_blocks("docs/integrations.md", THIS, "bash")
+    env = {"DRIFTLINE_DATABASE__URL": f"sqlite:///{tmp_path}/driftline.db"}
+    database = Database(DatabaseSettings(url=env["DRIFTLINE_DATABASE__URL"]))
+    upgrade(database)
+    database.dispose()
+    outputs = []
+    for line in block.splitlines():
+        if line.startswith("export MLFLOW_TRACKING_URI="):
+            env["MLFLOW_TRACKING_URI"] = store.uri  # in place of the example's
+        elif line.startswith("driftline "):
+            run = CliRunner().invoke(app, shlex.split(line, comments=True)[1:], env=env)
+            assert run.exit_code == 0, run.output
+            outputs.append(run.output)
+        else:
+            assert line.startswith("# "), f"unchecked line: {line}"
+    shown = [line[2:] for line in block.splitlines() if line.startswith("# ")]
+    printed = outputs[0].splitlines()
+    assert len(printed) == len(shown)
+    for expected, actual in zip(shown, printed, strict=True):
+        assert re.fullmatch(re.escape(expected).replace(r"\.\.\.", ".*"), actual), actual
+    assert "updated model 'churn'" in outputs[1] and "50 rows" in outputs[1]
+
+
 def test_import_refuses_what_it_cannot_read(store: Store, database_url: str) -> None:
     missing = _import(database_url, "--model-uri", "models:/churn/9", "--tracking-uri", store.uri)
     assert missing.exit_code == 2 and "not in the MLflow registry" in missing.output
@@ -247,16 +280,14 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
 def test_pyfunc_wrapper_logs_what_predict_returns(
     store: Store, receiver: tuple[str, list[dict[str, Any]]]
 ) -> None:
-    import mlflow
-
-    from driftline_sdk.integrations import mlflow as driftline_mlflow
-
     url, received = receiver
-    model = driftline_mlflow.wrap(
-        mlflow.pyfunc.load_model("models:/churn/1"), model_uri="models:/churn/1", transport=url
-    )
     rows = store.training.drop(columns="label").head(3)
-    predictions = model.predict(rows)
+    # The example of docs/integrations.md as written, on this store, logging to the receiver.
+    (example,) = claimed_blocks("docs/integrations.md", THIS, "python")
+    namespace: dict[str, Any] = {"frame": rows}
+    exec(example.replace("http://driftline:8000", url), namespace)
+    model, predictions = namespace["model"], namespace["labels"]
+    assert namespace["event_ids"] == model.last_event_ids
     assert model.driftline_client.flush(5) == 0
     assert [e["event_id"] for e in received] == model.last_event_ids
     assert [e["prediction"] for e in received] == predictions.tolist()

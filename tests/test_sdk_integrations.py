@@ -1,19 +1,41 @@
-"""The FastAPI and Flask examples from the SDK's README, run against a local receiver."""
+"""The SDK's framework helpers with the real frameworks, against a local receiver: the FastAPI
+and Flask examples of sdk/README.md and the Django and TorchServe examples of
+docs/integrations.md run as written (only their transport points at the receiver)."""
 
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import types
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 import driftline_sdk
-from driftline_sdk.integrations.fastapi import Driftline
+from tests.support.docs import claimed_blocks
+
+THIS = "tests/test_sdk_integrations.py"
+
+
+class _Model:
+    """Stands in for the examples' ``model``: fraud above an amount of 100."""
+
+    def predict(self, features: dict[str, Any]) -> str:
+        return "1" if features["amount"] > 100 else "0"
+
+
+def _example(document: str, index: int, count: int, url: str) -> dict[str, Any]:
+    """Run block ``index`` of the ``count`` python blocks ``document`` marks for this module,
+    with its transport pointed at ``url``; the names it defined."""
+    blocks = claimed_blocks(document, THIS, "python")
+    assert len(blocks) == count, f"{document}'s examples moved; update {THIS}"
+    namespace: dict[str, Any] = {"__name__": "example", "model": _Model()}
+    exec(blocks[index].replace("http://driftline:8000", url), namespace)
+    return namespace
 
 
 @pytest.fixture
@@ -47,45 +69,28 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     server.shutdown()
 
 
-def test_fastapi_dependency(receiver: tuple[str, list[dict[str, Any]]]) -> None:
+def test_fastapi_example(receiver: tuple[str, list[dict[str, Any]]]) -> None:
     url, received = receiver
-    client = driftline_sdk.init(model="fraud", model_version="3", transport=url)
-    app = FastAPI()
-
-    @app.post("/predict")
-    def predict(features: dict[str, Any], driftline: Driftline) -> dict[str, Any]:
-        label = "1" if features["amount"] > 100 else "0"
-        event_id = driftline.log_prediction(features, label)
-        return {"label": label, "event_id": event_id}
-
-    answer = TestClient(app).post("/predict", json={"amount": 150.0, "country": "DE"}).json()
+    example = _example("sdk/README.md", 0, 2, url)
+    answer = TestClient(example["app"]).post("/predict", json={"amount": 150.0, "country": "DE"})
     assert driftline_sdk.flush(5) == 0
-    assert received[0]["event_id"] == answer["event_id"]
+    assert received[0]["event_id"] == answer.json()["event_id"]
     assert received[0]["features"] == {"amount": 150.0, "country": "DE"}
-    assert received[0]["prediction"] == "1"
-    client.close()
+    assert (received[0]["prediction"], received[0]["model_version"]) == ("1", "3")
+    driftline_sdk.close()
 
 
-def test_flask_helper(receiver: tuple[str, list[dict[str, Any]]]) -> None:
-    from flask import Flask, request
-
-    from driftline_sdk.integrations.flask import init_app, log_prediction
+def test_flask_example(receiver: tuple[str, list[dict[str, Any]]]) -> None:
+    from driftline_sdk.integrations.flask import client
 
     url, received = receiver
-    app = Flask(__name__)
-    client = init_app(app, model="fraud", model_version="3", transport=url)
-
-    @app.post("/predict")
-    def predict() -> dict[str, Any]:
-        features = request.get_json()
-        label = "1" if features["amount"] > 100 else "0"
-        return {"label": label, "event_id": log_prediction(features, label)}
-
+    app = _example("sdk/README.md", 1, 2, url)["app"]
     answer = app.test_client().post("/predict", json={"amount": 50.0}).get_json()
-    assert client.flush(5) == 0
+    with app.app_context():
+        assert client().flush(5) == 0
+        client().close()
     assert [e["event_id"] for e in received] == [answer["event_id"]]
-    assert received[0]["prediction"] == "0"
-    client.close()
+    assert (received[0]["prediction"], received[0]["model"]) == ("0", "fraud")
 
 
 # --- Django: the middleware from driftline_sdk.integrations.django, with the real framework ---
@@ -105,18 +110,14 @@ def test_django_middleware_logs_prediction_views(
     from driftline_sdk.integrations import django as integration
 
     url, received = receiver
+    # The settings of docs/integrations.md, as written, plus what a bare project needs.
+    documented = _example("docs/integrations.md", 0, 2, url)
     settings.configure(
         ROOT_URLCONF=__name__,
         ALLOWED_HOSTS=["testserver"],
         SECRET_KEY="test-only",
-        MIDDLEWARE=["driftline_sdk.integrations.django.DriftlineMiddleware"],
-        DRIFTLINE={
-            "model": "fraud",
-            "model_version": "3",
-            "transport": url,
-            "paths": ["/predict"],
-            "prediction_key": "label",
-        },
+        MIDDLEWARE=documented["MIDDLEWARE"],
+        DRIFTLINE=documented["DRIFTLINE"],
     )
     django.setup()
 
@@ -213,4 +214,36 @@ def test_torchserve_mixin_logs_in_postprocess(
     assert by_id["0b7a4c1e-1111-4d7e-9c55-2f1e4e7a0001"]["prediction"] == "1"
     assert (by_id["req-2"]["model"], by_id["req-2"]["model_version"]) == ("fraud", "2.0")
     assert context.request_processor[1].response_headers == {EVENT_ID_HEADER: "req-2"}
+    handler.driftline_client.close()
+
+
+class _LabelledHandler(_BaseHandler):
+    """A handler whose outputs are objects, as in the example of docs/integrations.md."""
+
+    def postprocess(self, data: list[float]) -> list[dict[str, Any]]:
+        return [{"label": str(int(value)), "probability": 0.9} for value in data]
+
+
+def test_torchserve_example(
+    receiver: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The example imports TorchServe's BaseHandler; the stand-in takes its module's place.
+    base_handler = types.ModuleType("ts.torch_handler.base_handler")
+    base_handler.BaseHandler = _LabelledHandler  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ts", types.ModuleType("ts"))
+    monkeypatch.setitem(sys.modules, "ts.torch_handler", types.ModuleType("ts.torch_handler"))
+    monkeypatch.setitem(sys.modules, "ts.torch_handler.base_handler", base_handler)
+    url, received = receiver
+    handler = _example("docs/integrations.md", 1, 2, url)["FraudHandler"]()
+    context = _Context({0: "req-1"})
+    handler.initialize(context)
+    outputs = handler.handle([{"body": b'{"amount": 150}'}], context)
+    assert outputs == [{"label": "1", "probability": 0.9}]
+    assert handler.driftline_client.flush(5) == 0
+    (event,) = received
+    assert (event["event_id"], event["prediction"], event["features"]) == (
+        "req-1",
+        "1",
+        {"amount": 150},
+    )
     handler.driftline_client.close()

@@ -4,12 +4,17 @@ settings model, and docs/runbook.md and docs/security.md match the rules and the
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
+import pytest
+import yaml
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from alerting.rules import RuleKind, default_rules
+from alerting.silences import SilenceSpec
 from driftline.core.settings import Settings
 
 ROOT = Path(__file__).parents[1]
@@ -129,3 +134,53 @@ def test_the_table_parser_reads_abbreviated_rows() -> None:
     assert documented["DRIFTLINE_AUTH__MAX_JSON_DEPTH"] == "`32`"
     assert documented["DRIFTLINE_KAFKA__SSL_KEYFILE"] == "unset"
     assert _shows("`300000`", 300_000, "x", {}) and not _shows("`30000`", 300_000, "x", {})
+
+
+# --- docs/runbook.md: a section per alert, each saying what, what to check, how to silence ---
+
+RUNBOOK = (ROOT / "docs" / "runbook.md").read_text()
+
+
+def _runbook_sections() -> dict[str, str]:
+    parts = re.split(r"^## (.+)$", RUNBOOK, flags=re.M)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def _prometheus_alerts() -> list[dict[str, Any]]:
+    rules = yaml.safe_load((ROOT / "prometheus/rules/driftline.rules.yml").read_text())
+    return [r for group in rules["groups"] for r in group["rules"] if "alert" in r]
+
+
+def test_runbook_has_a_section_per_prometheus_alert() -> None:
+    sections = _runbook_sections()
+    for alert in _prometheus_alerts():
+        section = sections[alert["alert"]]
+        for part in ("**What:**", "**Check:**", "**Silence:**"):
+            assert part in section, f"{alert['alert']}: no {part}"
+        assert f"Severity {alert['labels']['severity']}." in " ".join(section.split())
+        # The amtool silence matches on labels the alert really has.
+        (command,) = re.findall(r"`amtool silence add ([^`]*)`", section)
+        words = shlex.split(command)
+        matchers = dict(w.split("=", 1) for w in words if not w.startswith("--"))
+        grouped = re.findall(r"by \(([^)]*)\)", alert["expr"])
+        labels = {"alertname", "severity", *(x.strip() for g in grouped for x in g.split(","))}
+        assert matchers["alertname"] == alert["alert"] and set(matchers) <= labels, matchers
+        assert {w.split("=")[0] for w in words if w.startswith("--")} == {"--duration", "--comment"}
+
+
+@pytest.mark.parametrize("rule", default_rules("binary_classification"), ids=lambda r: r.name)
+def test_runbook_has_a_section_per_driftline_rule(rule: Any) -> None:
+    heading = f"Rule `{rule.name}` (kind `{rule.kind}`)"
+    section = _runbook_sections()[heading]
+    for part in ("**What:**", "**Check:**", "**Silence:**"):
+        assert part in section, f"{heading}: no {part}"
+    assert f"Severity {rule.severity}." in " ".join(section.split())
+    # The silence shown is a valid request that matches this rule's alerts.
+    (body,) = re.findall(r"\*\*Silence:\*\* `(\{.*\})`", section)
+    silence = SilenceSpec.model_validate_json(body)
+    assert silence.matchers["rule"] == rule.name
+
+
+def test_runbook_covers_every_rule_kind() -> None:
+    kinds = set(re.findall(r"^## Rule `\w+` \(kind `(\w+)`\)$", RUNBOOK, re.M))
+    assert kinds == set(get_args(RuleKind))

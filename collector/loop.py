@@ -62,9 +62,9 @@ class Collector:
     # -- lifecycle -------------------------------------------------------------------------
 
     def on_revoked(self, partitions: set[Any]) -> None:
-        log.info("partitions revoked: %s", sorted(str(p) for p in partitions))
         """Rebalance callback (runs inside poll): records of these partitions that are not yet
         stored are abandoned, never committed; their new owner reads them again."""
+        log.info("partitions revoked: %s", sorted(str(p) for p in partitions))
         self._revoked |= partitions
 
     def stop(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import select
 import shutil
 import socket
@@ -150,9 +151,10 @@ def test_a_chunked_body_is_cut_at_the_limit(
     sent = 100 * MiB
     outcome = _send(app, path, sent, declare_length=False, ctype=ctype)
     assert outcome.status == 413, outcome.body
-    # Reading stops at the first chunk past 10 MiB: at most the limit is ever held...
+    # Reading stops at the first chunk past 10 MiB, and what was read waited on disk beyond
+    # the spool's 1 MiB in memory...
     assert outcome.chunks_read == 10 * MiB // CHUNK + 1
-    assert outcome.peak < 10 * MiB + 2 * MiB
+    assert outcome.peak < 2 * MiB
     # ...and nothing of it stays once the answer is sent.
     assert outcome.kept < 5 * MiB
 
@@ -160,7 +162,7 @@ def test_a_chunked_body_is_cut_at_the_limit(
 def test_11_mb_without_content_length_grows_memory_less_than_5_mb(app: FastAPI) -> None:
     outcome = _send(app, "/v1/models", 11 * MiB, declare_length=False)
     assert outcome.status == 413
-    assert outcome.kept < 5 * MiB
+    assert outcome.peak < 5 * MiB and outcome.kept < 5 * MiB
 
 
 def test_json_depth_is_capped_before_parsing(client: TestClient) -> None:
@@ -253,7 +255,50 @@ def test_11_mb_over_http_is_413_and_memory_grows_less_than_5_mb(tmp_path: Path) 
         while _memory_mib(pid, "VmRSS") - rss >= 5 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _memory_mib(pid, "VmRSS") - rss < 5
-        # Without a length the body is read up to the 10 MiB limit, never further.
-        assert _memory_mib(pid, "VmHWM") - peak < 10 + 2
+        # Without a length the body is spooled (on disk past 1 MiB) up to the 10 MiB limit:
+        # the peak grows by less than 5 MiB too.
+        assert _memory_mib(pid, "VmHWM") - peak < 5
     finally:
         service.stop()
+
+
+def test_a_chunked_body_within_the_limit_reaches_the_route_whole(app: FastAPI) -> None:
+    """Spooled bodies (no Content-Length) are handed on intact, also past the 1 MiB in memory."""
+    model = json.dumps({**FRAUD_MODEL, "description": "x" * (3 * MiB)}).encode()
+    pieces = [model[i : i + 10_000] for i in range(0, len(model), 10_000)]
+    answer: dict[str, object] = {"status": 0, "body": b""}
+
+    async def receive() -> dict[str, object]:
+        if not pieces:
+            await asyncio.sleep(3600)
+        body = pieces.pop(0)
+        return {"type": "http.request", "body": body, "more_body": bool(pieces)}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")  # type: ignore[operator]
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/v1/models",
+        "raw_path": b"/v1/models",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"authorization", f"Bearer {TEST_ADMIN_KEY}".encode()),
+            (b"content-type", b"application/json"),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "state": {},
+    }
+    asyncio.run(asyncio.wait_for(app(scope, receive, send), timeout=60))
+    assert answer["status"] in (201, 422), answer["body"]
+    # The route saw the whole document: a truncated one would be a JSON decode error.
+    assert b"JSON decode" not in answer["body"]  # type: ignore[operator]

@@ -3,8 +3,9 @@
 The limit depends on the route: reference uploads get ``reference.max_bytes``, ingest gets
 ``ingest.max_request_bytes``, every other body ``auth.max_json_bytes``. A declared
 ``Content-Length`` over the limit is refused before a byte is read; a body without one (chunked)
-is counted as it arrives and refused at the first byte past the limit, so no more than the limit
-is ever held. Whatever the application was doing with the body then, the client gets 413.
+is spooled to a temporary file as it arrives (in memory up to 1 MiB) and refused at the first byte
+past the limit, so an oversized body never grows the process by more than the spool's memory
+part; a body within the limit is then handed to the application from the spool.
 
 JSON bodies of the routes FastAPI parses (not ingest, whose contract only admits scalar values
 and whose decoder turns runaway nesting into a 422, nor uploads) are also checked for nesting
@@ -15,7 +16,9 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +31,8 @@ _REFERENCE_UPLOAD = re.compile(r"^/v1/models/[^/]+/versions/[^/]+/reference$")
 _INGEST = frozenset({"/v1/events", "/v1/labels"})
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_SPOOL_IN_MEMORY = 1024 * 1024  # a chunked body beyond this waits on disk until it is complete
+_REPLAY_CHUNK = 64 * 1024
 
 
 def json_depth(body: bytes) -> int:
@@ -85,6 +90,30 @@ class BodyLimitMiddleware:
         if declared.isdigit() and int(declared) > limit:
             await _respond(send, 413, too_large)
             return
+        spool: IO[bytes] | None = None
+        if not declared.isdigit():
+            spool, outcome = await _spool(receive, limit)
+            if outcome == "too_large":
+                await _respond(send, 413, too_large)
+            if spool is None:
+                return  # too large, or the client went away
+            receive = _replay(spool, receive)
+        try:
+            await self._route(scope, receive, send, path, headers, limit, too_large)
+        finally:
+            if spool is not None:
+                spool.close()
+
+    async def _route(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        path: str,
+        headers: dict[bytes, bytes],
+        limit: int,
+        too_large: bytes,
+    ) -> None:
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if ctype.endswith(b"json") and path not in _INGEST and not _REFERENCE_UPLOAD.match(path):
             await self._json(scope, receive, send, limit, too_large)
@@ -153,6 +182,42 @@ class BodyLimitMiddleware:
             return {"type": "http.request", "body": body, "more_body": False}
 
         await self.app(scope, replay, send)
+
+
+async def _spool(receive: Receive, limit: int) -> tuple[IO[bytes] | None, str]:
+    """The whole body of a request without ``Content-Length``, or why there is none."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY)  # noqa: SIM115 - closed by the caller
+    size, more = 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            spool.close()
+            return None, "disconnected"
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            spool.close()
+            return None, "too_large"
+        spool.write(chunk)
+        more = message.get("more_body", False)
+    spool.seek(0)
+    return spool, "complete"
+
+
+def _replay(spool: IO[bytes], receive: Receive) -> Receive:
+    """Hand a spooled body on in chunks, then whatever else the client sends (a disconnect)."""
+    done = False
+
+    async def replay() -> Message:
+        nonlocal done
+        if done:
+            return await receive()
+        chunk = spool.read(_REPLAY_CHUNK)
+        more = len(chunk) == _REPLAY_CHUNK
+        done = not more
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+    return replay
 
 
 async def _respond(send: Send, status: int, body: bytes) -> None:

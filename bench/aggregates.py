@@ -44,7 +44,7 @@ from bench.aggregates_data import (
 from detectors.maintenance import maintain
 from detectors.profile import build_profile
 from detectors.runs import run_detection
-from driftline.aggregates.accumulate import _add_categorical, _add_numeric
+from driftline.aggregates.accumulate import add_categorical, add_numeric
 from driftline.aggregates.partial import Partial
 from driftline.aggregates.states import layout_of
 from driftline.core.aggregate_settings import AggregateSettings
@@ -120,9 +120,9 @@ def _synthesize(database: Database, model: str, n: int, chunk: int = 100_000) ->
             for i, slot in enumerate(layout.slots):
                 values = data[slot.name]
                 if slot.is_numeric:
-                    _add_numeric(part, layout, i, slot, values)
+                    add_numeric(part, layout, i, slot, values)
                 else:
-                    _add_categorical(part, i, slot, values.tolist())
+                    add_categorical(part, i, slot, values.tolist())
             total.merge(part)
             done += size
         with database.write() as session:

@@ -24,7 +24,7 @@ from detectors.config import MonitorConfig
 from detectors.drift import detect
 from detectors.profile import build_profile
 from detectors.statistics import divergence
-from driftline.aggregates.accumulate import _add_categorical, _add_numeric
+from driftline.aggregates.accumulate import add_categorical, add_numeric
 from driftline.aggregates.partial import ABOVE_SUM, BELOW_SUM, Partial
 
 __all__ = ["accuracy"]
@@ -42,9 +42,9 @@ def accuracy(n_window: int, chunk: int = 100_000) -> None:
         for i, slot in enumerate(layout.slots):
             values = data[slot.name][start : start + chunk]
             if slot.is_numeric:
-                _add_numeric(part, layout, i, slot, values)
+                add_numeric(part, layout, i, slot, values)
             else:
-                _add_categorical(part, i, slot, values.tolist())
+                add_categorical(part, i, slot, values.tolist())
         total.merge(Partial.decode(part.encode()))
     worst: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])  # diff, bound, value
     for i, slot in enumerate(layout.slots):

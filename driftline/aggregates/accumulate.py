@@ -29,7 +29,16 @@ import numpy as np
 from driftline.aggregates.layout import FloatArray, Layout, Slot
 from driftline.aggregates.partial import ABOVE_SUM, BELOW_SUM, MAX, MIN, SUM, SUMSQ, Partial, cap
 
-__all__ = ["EPOCH", "Fresh", "accumulate", "bucket_of", "category_label", "group"]
+__all__ = [
+    "EPOCH",
+    "Fresh",
+    "accumulate",
+    "add_categorical",
+    "add_numeric",
+    "bucket_of",
+    "category_label",
+    "group",
+]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -125,7 +134,8 @@ def _categorical_columns(layout: Layout, events: Sequence[Fresh]) -> list[Sequen
     return columns
 
 
-def _add_numeric(partial: Partial, layout: Layout, i: int, slot: Slot, column: FloatArray) -> None:
+def add_numeric(partial: Partial, layout: Layout, i: int, slot: Slot, column: FloatArray) -> None:
+    """Add one numeric slot's values (NaN: missing) of a batch to ``partial``."""
     finite = np.isfinite(column)
     values = column if finite.all() else column[finite]
     partial.missing[i] += column.size - values.size
@@ -148,7 +158,8 @@ def _add_numeric(partial: Partial, layout: Layout, i: int, slot: Slot, column: F
     stats[ABOVE_SUM] += float(values[index == slot.n_bins - 1].sum())
 
 
-def _add_categorical(partial: Partial, i: int, slot: Slot, values: Sequence[Any]) -> None:
+def add_categorical(partial: Partial, i: int, slot: Slot, values: Sequence[Any]) -> None:
+    """Add one categorical slot's values (None: missing) of a batch to ``partial``."""
     index = slot.category_index
     unseen: Counter[str] = Counter(partial.unseen.get(i, {}))
     unseen_bin = slot.offset + slot.n_bins - 1
@@ -175,9 +186,9 @@ def accumulate(layout: Layout, events: Sequence[Fresh]) -> Partial:
     categorical = iter(_categorical_columns(layout, events))
     for i, slot in enumerate(layout.slots):
         if slot.is_numeric:
-            _add_numeric(partial, layout, i, slot, next(numeric))
+            add_numeric(partial, layout, i, slot, next(numeric))
         else:
-            _add_categorical(partial, i, slot, next(categorical))
+            add_categorical(partial, i, slot, next(categorical))
     violations: Counter[str] = Counter()
     for event in events:
         if event.violations:

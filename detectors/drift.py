@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from detectors.config import P_VALUE_METHODS, MonitorConfig
+from detectors.parallel import map_features
 from detectors.profile import FeatureProfile, ModelProfile, label_counts
 from detectors.statistics import all_finite, benjamini_hochberg, chi_square_test, divergence
 from detectors.statistics.binning import sorted_bin_counts
@@ -250,15 +251,14 @@ def detect(
     """
     if n_events < config.min_events:
         return DatasetResult(status="insufficient_data", n_events=n_events)
-    violations = violations or {}
+    wrong_types: Mapping[str, int] = violations or {}
 
-    results = _adjust(
-        [
-            _feature(p, columns.get(name, ()), n_events, violations.get(name, 0), config)
-            for name, p in profile.features.items()
-        ],
-        config,
-    )
+    def compare(feature: FeatureProfile) -> FeatureResult:
+        column = columns.get(feature.name, ())
+        return _feature(feature, column, n_events, wrong_types.get(feature.name, 0), config)
+
+    features = [(p, p.numeric is not None) for p in profile.features.values()]
+    results = _adjust(map_features(compare, features, values=n_events * len(features)), config)
     checked = [r for r in results if r.status == "ok"]
     drifted = tuple(r.feature for r in checked if r.drifted)
     key_drifted = tuple(f for f in drifted if f in key_features)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from detectors.parallel import map_features
 from detectors.statistics import CategoricalReference, NumericReference, all_finite
 
 __all__ = ["FeatureProfile", "ModelProfile", "build_profile", "category_label", "label_counts"]
@@ -158,10 +159,15 @@ def build_profile(
     n_bins: int = 10,
 ) -> ModelProfile:
     """Profile a checked reference frame (see ``driftline.registry.reference_parse``)."""
-    features = {}
-    for name, kind in feature_kinds.items():
-        if name in frame.columns and (built := _feature(name, kind, frame[name], n_bins)):
-            features[name] = built
+    # Columns are taken from the frame here, in one thread; the threads only read them.
+    columns = [(name, kind, frame[name]) for name, kind in feature_kinds.items() if name in frame]
+
+    def profile(item: tuple[str, str, pd.Series]) -> FeatureProfile | None:
+        return _feature(*item, n_bins)
+
+    items = [(item, item[1] == NUMERIC) for item in columns]
+    built = map_features(profile, items, values=len(frame) * len(items))
+    features = {p.name: p for p in built if p is not None}
     prediction = None
     if prediction_kind is not None and "prediction" in frame.columns:
         prediction = _feature("prediction", prediction_kind, frame["prediction"], n_bins)

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from detectors import parallel
 from detectors.config import FeatureOverride, MonitorConfig
 from detectors.drift import DatasetResult, detect
 from detectors.profile import ModelProfile, build_profile, category_label, label_counts
@@ -175,6 +176,27 @@ def test_profile_round_trip_gives_identical_results() -> None:
     first = detect(profile, _columns(current), 1500, config)
     second = detect(restored, _columns(current), 1500, config)
     assert first == second
+
+
+def test_threads_change_nothing_but_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    reference, current = _frame(3000, 1), _frame(1500, 2, shift=True)
+    outcomes = []
+    for threshold in (10**12, 0):  # in the calling thread, then in threads whatever the size
+        monkeypatch.setattr(parallel, "MIN_PARALLEL_VALUES", threshold)
+        profile = build_profile(reference, KINDS, "categorical")
+        result = detect(profile, _columns(current), 1500, MonitorConfig())
+        outcomes.append((profile.to_bytes(), result))
+    assert outcomes[0] == outcomes[1]
+    assert [r.feature for r in outcomes[1][1].features] == list(KINDS)  # the schema's order
+
+
+def test_map_features_keeps_the_order_and_none_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "worker_count", lambda: 2)
+    items = [(i, i % 3 == 0) for i in range(10)]
+    twice = parallel.map_features(lambda i: None if i == 4 else 2 * i, items, values=10**9)
+    assert twice == [0, 2, 4, 6, None, 10, 12, 14, 16, 18]
+    # Holding and releasing items alternate, so both threads have work the other can overlap.
+    assert parallel._interleaved([True, True, True, False]) == [3, 0, 1, 2]
 
 
 def test_overrides_and_benjamini_hochberg() -> None:

@@ -251,6 +251,9 @@ class DetectionRun(Base):
     performance: Mapped[dict[str, float | None] | None] = mapped_column(Json)
     # Per segment ("tag=value"): n_events, status, drift_share, dataset_drift, drifted features.
     segments: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # Monitor option rolling_reference: the window compared with the window before it, as one
+    # document (detectors.rolling); null when the option is off.
+    previous_window: Mapped[dict[str, Any] | None] = mapped_column(Json)
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(Timestamp)
     duration_s: Mapped[float] = mapped_column(Float)

@@ -68,6 +68,9 @@ class MonitorConfig(BaseModel):
     max_segment_values: int = Field(
         20, ge=1, le=100, description="Most frequent values per tag checked; the rest are not."
     )
+    rolling_reference: bool = Field(
+        False, description="Also compare each window with the window of the same length before it."
+    )
     features: dict[str, FeatureOverride] = Field(default_factory=dict)
 
     def override(self, feature: str) -> FeatureOverride:

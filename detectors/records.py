@@ -55,6 +55,8 @@ class RunRecord(BaseModel):
     drifted_features: list[str] | None
     performance: dict[str, float | None] | None = None
     segments: dict[str, Any] | None = None
+    # Monitor option rolling_reference: the window compared with the one before it.
+    previous_window: dict[str, Any] | None = None
     error: str | None
     started_at: datetime
     duration_s: float

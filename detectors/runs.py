@@ -11,6 +11,7 @@ import io
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from detectors.drift import DatasetResult, FeatureResult, detect
 from detectors.monitors import monitor_config
 from detectors.profile import ModelProfile, build_profile
 from detectors.records import FeatureRecord, RunRecord
+from detectors.rolling import compare_with_previous, skipped
 from detectors.window import load_window, performance_of, segments_of
 from driftline.core.aggregate_settings import AggregateSettings
 from driftline.core.errors import NotFoundError
@@ -114,10 +116,13 @@ def run_detection(
         )
         bounds: Bounds = {}
         segments: dict[str, DatasetResult] = {}
+        previous: dict[str, Any] | None = None
         if chosen is not None:
             start, end = chosen.start, chosen.end
             evaluated = aggregate_path.evaluate(session, chosen, model.task, config, keys)
             result, bounds, performance = evaluated.result, evaluated.bounds, evaluated.performance
+            if config.rolling_reference:
+                previous = skipped(start, end, "the aggregate path does not read raw events")
         else:
             profile = profile_for(session, model, reference, config.n_bins)
             names = list(profile.features)
@@ -133,6 +138,18 @@ def run_detection(
             )
             segments = segments_of(profile, window_data, config, keys)
             performance = performance_of(model.task, window_data)
+            if config.rolling_reference:
+                kinds = {f["name"]: f["type"] for f in model.features}
+                previous = compare_with_previous(
+                    session,
+                    version_row.id,
+                    window_data,
+                    (start, end),
+                    kinds,
+                    model.prediction_type if profile.prediction is not None else None,
+                    config,
+                    keys,
+                )
         run = t.DetectionRun(
             model_id=model.id,
             version_id=version_row.id,
@@ -160,6 +177,7 @@ def run_detection(
                 for name, seg in segments.items()
             }
             or None,
+            previous_window=previous,
             error=None,
             started_at=started_at,
             duration_s=time.perf_counter() - clock,
@@ -202,6 +220,7 @@ def _record(session: Session, run: t.DetectionRun, model: str, version: str) -> 
         drifted_features=run.drifted_features,
         performance=run.performance,
         segments=run.segments,
+        previous_window=run.previous_window,
         error=run.error,
         started_at=run.started_at,
         duration_s=run.duration_s,

@@ -184,3 +184,15 @@ def test_runbook_has_a_section_per_driftline_rule(rule: Any) -> None:
 def test_runbook_covers_every_rule_kind() -> None:
     kinds = set(re.findall(r"^## Rule `\w+` \(kind `(\w+)`\)$", RUNBOOK, re.M))
     assert kinds == set(get_args(RuleKind))
+
+
+# --- docs/statistics.md: every monitor option ---------------------------------------------
+
+
+def test_statistics_doc_names_every_monitor_option() -> None:
+    from detectors.config import MonitorConfig
+
+    text = (ROOT / "docs" / "statistics.md").read_text()
+    named = re.findall(r"`(\w+)(?:`|: )", text)  # `name` or `name: value`
+    missing = [name for name in MonitorConfig.model_fields if name not in named]
+    assert not missing, f"docs/statistics.md does not document monitor options {missing}"

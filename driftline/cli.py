@@ -74,6 +74,7 @@ def _serve(settings: Settings, all_in_one: bool) -> None:
     from prometheus_client import CollectorRegistry
 
     from driftline.api.app import create_app
+    from driftline.api.serving import Server
     from driftline.core.errors import SchemaNotCurrentError
     from driftline.core.storage import Database, check_at_head, upgrade
 
@@ -94,7 +95,7 @@ def _serve(settings: Settings, all_in_one: bool) -> None:
     # Under `driftline up` the scheduler and the collector register their process metrics here
     # too, so the API's /metrics serves all of them on one port.
     registry = CollectorRegistry()
-    server = uvicorn.Server(
+    server = Server(
         uvicorn.Config(
             create_app(settings, database, registry),
             host=settings.api.host,

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import driftline
@@ -51,3 +55,28 @@ def test_help_lists_the_commands() -> None:
     out = _run("--help").stdout
     for command in ("up", "api", "db", "version"):
         assert command in out
+
+
+def test_up_stops_its_parts_and_exits_0_on_sigterm(tmp_path: Path) -> None:
+    """As under Kubernetes or compose: SIGTERM stops the API, then the scheduler, then exit 0
+    (uvicorn alone would raise the signal again and end the process at -15 before that)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIFTLINE_")}
+    env["DRIFTLINE_API__PORT"] = str(port)
+    up = subprocess.Popen(
+        [DRIFTLINE, "up"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            break
+        except OSError:
+            assert up.poll() is None, up.communicate()[1]
+            time.sleep(0.2)
+    up.send_signal(signal.SIGTERM)
+    _, stderr = up.communicate(timeout=60)
+    assert up.returncode == 0, stderr[-3000:]
+    assert "Scheduler has been shut down" in stderr  # the cleanup after the API ran

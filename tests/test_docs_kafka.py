@@ -128,5 +128,5 @@ def test_both_collector_commands_store_what_the_gateway_produces(
             process.terminate()
         codes = [process.wait(timeout=60) for process, _ in processes]
     # SIGTERM: the collector finishes the batch in hand, commits it and leaves the group, a
-    # clean exit; uvicorn, inside `driftline up`, re-raises the signal once it has shut down.
-    assert codes[0] in (0, -15) and codes[1] == 0, [log.read_text()[-2000:] for _, log in processes]
+    # clean exit; `driftline up` stops its scheduler and collector first, then exits 0 too.
+    assert codes == [0, 0], [log.read_text()[-2000:] for _, log in processes]

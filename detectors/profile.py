@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.parallel import map_features
+from detectors.shared_objects import distinct_objects
 from detectors.statistics import CategoricalReference, NumericReference, all_finite
 
 __all__ = ["FeatureProfile", "ModelProfile", "build_profile", "category_label", "label_counts"]
@@ -49,15 +50,35 @@ def category_label(value: Any) -> str:
     return str(value)
 
 
+def _labels_differ_within_values(objects: np.ndarray, codes: np.ndarray) -> bool:
+    """Whether objects pandas counts as one value (``True`` and ``1``) have different labels.
+
+    pandas labels such a group like its first element; over the whole array that is the first
+    in the array, over distinct objects the lowest address, so such columns (rare) are counted
+    element by element to keep the label they always had.
+    """
+    seen: dict[int, str] = {}
+    for value, code in zip(objects.tolist(), codes.tolist(), strict=True):
+        if code >= 0 and seen.setdefault(code, category_label(value)) != category_label(value):
+            return True
+    return False
+
+
 def label_counts(values: Sequence[Any] | np.ndarray) -> tuple[dict[str, int], int]:
     """Count per category label, and the number of missing values (``None``, NaN).
 
-    One pass of pandas' hash table over the values (in C), then ``category_label`` once per
-    distinct value: values that share a label (``1`` and ``"1"``) are counted together.
+    One pass of pandas' hash table over the values (in C; over the distinct objects only when
+    the values share a few, see ``shared_objects``), then ``category_label`` once per distinct
+    value: values that share a label (``1`` and ``"1"``) are counted together.
     """
     array = values if isinstance(values, np.ndarray) else np.fromiter(values, object, len(values))
-    codes, uniques = pd.factorize(array, use_na_sentinel=True)
-    tallies = np.bincount(codes + 1, minlength=len(uniques) + 1)  # slot 0: the missing ones
+    distinct, weights = distinct_objects(array)
+    codes, uniques = pd.factorize(distinct, use_na_sentinel=True)
+    if weights is not None and _labels_differ_within_values(distinct, codes):
+        distinct, weights = array, None
+        codes, uniques = pd.factorize(array, use_na_sentinel=True)
+    # slot 0: the missing ones; weights are whole counts, exact in float64 below 2**53
+    tallies = np.bincount(codes + 1, weights, minlength=len(uniques) + 1).astype(np.int64)
     counts: dict[str, int] = {}
     for value, n in zip(uniques.tolist(), tallies[1:].tolist(), strict=True):
         label = category_label(value)

@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors import parallel
+from detectors import parallel, shared_objects
 from detectors.config import FeatureOverride, MonitorConfig
 from detectors.drift import DatasetResult, detect
 from detectors.profile import ModelProfile, build_profile, category_label, label_counts
+from detectors.shared_objects import distinct_objects
 
 KINDS = {
     "amount": "numeric",
@@ -158,6 +159,35 @@ def test_label_counts_equal_counting_one_value_at_a_time(values: list[object]) -
     expected = _counted_one_by_one(values)
     assert label_counts(values) == expected
     assert label_counts(np.array(values, dtype=object)) == expected
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_label_counts_of_large_object_arrays(shared: bool) -> None:
+    # Shared objects are counted by address, then merged by value and label: two distinct
+    # "DE" objects, "1" and 1, None and NaN all land where counting one by one puts them.
+    pool = ["DE", "".join(["D", "E"]), "FR", "1", 1, 2.5, None, float("nan"), "é"]
+    rng = np.random.default_rng(3)
+    if shared:
+        values = [pool[i] for i in rng.integers(0, len(pool), 20_000)]
+    else:  # a new object per value, as labels parsed one by one from JSON
+        values = ["".join(["v", str(i)]) for i in rng.integers(0, 5, 20_000)]
+    array = np.array(values, dtype=object)
+    assert (distinct_objects(array)[1] is not None) is shared
+    assert label_counts(array) == _counted_one_by_one(values)
+    assert label_counts(values) == _counted_one_by_one(values)
+
+
+@pytest.mark.parametrize("first", [True, 1, 1.0])
+def test_label_counts_by_address_keep_the_labels_of_equal_values(
+    first: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pandas counts True, 1 and 1.0 as one value labelled like the first in the array; the
+    # shared-object path must not change which label that is.
+    values = [first] + [[True, 1, 1.0, "x"][i] for i in np.arange(10_000) % 4]
+    by_address = label_counts(np.array(values, dtype=object))
+    monkeypatch.setattr(shared_objects, "MIN_SIZE", 10**12)  # every element hashed
+    assert by_address == label_counts(np.array(values, dtype=object))
+    assert by_address[0][category_label(first)] == 7_501
 
 
 def test_label_counts_of_typed_arrays() -> None:

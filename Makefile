@@ -63,8 +63,13 @@ test-sdk: $(SDK_STAMP)
 	cd sdk && ../$(SDK_VENV)/bin/python -m pytest --doctest-modules driftline_sdk tests \
 		--ignore=driftline_sdk/integrations  # these import their frameworks; tested in tests/
 
+# Two workers: most long tests wait on a broker, a server or a subprocess, so they overlap well
+# even on 2 cores. Each worker starts its own PostgreSQL and brokers; a file stays on one worker
+# so its module fixtures start once. PYTEST_ARGS= runs everything in one process.
+PYTEST_ARGS ?= -n 2 --dist loadfile
+
 test: install postgres-server chromium prometheus lint observability test-sdk
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 demo: install
 	$(BIN)/driftline demo $(DEMO_ARGS)

@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from psycopg import sql
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -34,7 +35,7 @@ def postgres_url() -> Iterator[str]:
     """URL of an empty, migrated PostgreSQL database for the session."""
     given = os.environ.get("DRIFTLINE_TEST_DATABASE_URL")
     if given:
-        url = given
+        url = _per_worker(given)
         server = None
     else:
         server = postgres.start()
@@ -53,6 +54,28 @@ def postgres_url() -> Iterator[str]:
     yield url
     if server is not None:
         postgres.stop(server)
+
+
+def _per_worker(url: str) -> str:
+    """Under pytest-xdist (``make test`` runs two workers) each worker truncates its database
+    between tests, so each gets its own: ``<database>_gw0``, ``<database>_gw1``, created on the
+    given server when missing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    admin = parsed.set(drivername="postgresql", database="postgres")
+    try:
+        with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error as exc:
+        pytest.fail(
+            f"cannot create the worker database {name!r} on {redacted(url)}: {exc}. The user "
+            "needs CREATEDB, or run the tests in one process: make test PYTEST_ARGS="
+        )
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

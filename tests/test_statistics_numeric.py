@@ -26,6 +26,7 @@ from detectors.statistics import (
     quantile_edges,
     wasserstein_norm,
 )
+from detectors.statistics._memory import MIN_MAPPED_BYTES
 from detectors.statistics.binning import sorted_quantile_edges
 
 # The worked example of docs/statistics.md: reference 1..20 in four quartile bins, and a
@@ -161,6 +162,18 @@ def test_profile_does_not_freeze_the_callers_array() -> None:
     values[0] = -1.0  # still writable
     with pytest.raises(ValueError, match="not in ascending order"):
         NumericReference(values[::-1], is_sorted=True)
+
+
+@pytest.mark.parametrize("size", [1000, 600_000])  # 600,000 values: 4.8 MB, a mapping
+def test_kept_reference_equals_numpys_sort_and_stays_read_only(size: int) -> None:
+    values = np.random.default_rng(8).normal(size=size)
+    for profile in (NumericReference(values), NumericReference(np.sort(values), is_sorted=True)):
+        kept = profile.sorted_values
+        assert np.array_equal(kept, np.sort(values))
+        assert not kept.flags.writeable
+        assert (kept.nbytes >= MIN_MAPPED_BYTES) is isinstance(kept.base, memoryview)
+        with pytest.raises(ValueError, match="read-only"):
+            kept[0] = 0.0
 
 
 def test_shift_raises_psi_above_the_usual_alert_level() -> None:

@@ -31,6 +31,7 @@ from detectors.statistics._checks import (
     check_n_bins,
     check_sorted,
 )
+from detectors.statistics._memory import kept_copy, sorted_copy
 from detectors.statistics.binning import (
     DEFAULT_BINS,
     bin_counts,
@@ -98,9 +99,9 @@ class NumericReference:
         values = as_sample(reference, "reference")
         if is_sorted:
             check_sorted(values, "reference")
-            values = values.copy()  # the profile freezes its array; never freeze the caller's
+            values = kept_copy(values)  # the profile freezes its array; never freeze the caller's
         else:
-            values = np.sort(values)
+            values = sorted_copy(values)
         self._sorted: FloatArray = values
         self._sorted.setflags(write=False)  # shared across runs: nobody may mutate it
         self._edges: FloatArray = sorted_quantile_edges(values, n_bins)

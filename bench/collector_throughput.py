@@ -52,13 +52,9 @@ MODEL = {
 }
 
 
-def produce(broker: Broker, topic: str, events: int) -> None:
-    producer = KafkaProducer(
-        bootstrap_servers=broker.bootstrap,
-        linger_ms=20,
-        compression_type="lz4",
-        max_request_size=4 * 1024 * 1024,
-    )
+def produce_values(events: int) -> list[bytes]:
+    """The Kafka message values: SDK envelopes of 100 events with 20 features each."""
+    values = []
     for start in range(0, events, 100):
         batch = [
             {
@@ -75,8 +71,19 @@ def produce(broker: Broker, topic: str, events: int) -> None:
             }
             for _ in range(min(100, events - start))
         ]
-        value = json.dumps({"schema_version": 1, "events": batch}).encode()
-        producer.send(topic, value=value, partition=(start // 100) % 4)
+        values.append(json.dumps({"schema_version": 1, "events": batch}).encode())
+    return values
+
+
+def produce(broker: Broker, topic: str, events: int) -> None:
+    producer = KafkaProducer(
+        bootstrap_servers=broker.bootstrap,
+        linger_ms=20,
+        compression_type="lz4",
+        max_request_size=4 * 1024 * 1024,
+    )
+    for number, value in enumerate(produce_values(events)):
+        producer.send(topic, value=value, partition=number % 4)
     producer.flush(120)
     producer.close()
 

@@ -1,15 +1,19 @@
 """Kafka messages to events: one event per message, or the SDK's envelope of several.
 
 Every failure becomes a :class:`Rejected` with the reason and the raw bytes at fault, so the
-batch writer can dead-letter it next to the good events of the same batch.
+batch writer can dead-letter it next to the good events of the same batch. An envelope is first
+tried whole by :func:`~driftline.core.envelope.validate_envelope` (one pydantic-core call); only
+when that cannot vouch for all its events are they validated one by one, which decides and words
+every rejection.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from driftline.core.contract import EventRejection, LabelEvent, PredictionEvent, parse_event
+from driftline.core.envelope import validate_envelope
 from driftline.ingest.batch import load_json
 
 __all__ = ["Decoded", "Origin", "Rejected", "decode_message"]
@@ -36,6 +40,9 @@ class Decoded:
     events: list[PredictionEvent | LabelEvent]
     origins: list[Origin]  # parallel to events
     rejected: list[Rejected]
+    # Parallel to events when filled: each prediction's features as JSON from the fast path
+    # (``None`` otherwise), which storing reuses when conforming changes nothing.
+    encoded_features: list[bytes | None] = field(default_factory=list)
 
 
 def _event_bytes(raw: object) -> bytes:
@@ -56,6 +63,12 @@ def decode_message(value: bytes | None, origin: Origin, max_bytes: int, into: De
                 payload,
             )
         )
+        return
+    fast = validate_envelope(payload)
+    if fast is not None:
+        into.events += fast.events
+        into.origins += [origin] * len(fast.events)
+        into.encoded_features += fast.encoded_features
         return
     try:
         decoded = load_json(payload)
@@ -89,3 +102,4 @@ def decode_message(value: bytes | None, origin: Origin, max_bytes: int, into: De
             continue
         into.events.append(event)
         into.origins.append(origin)
+        into.encoded_features.append(None)

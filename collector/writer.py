@@ -48,7 +48,12 @@ def write_batch(database: Database, decoded: Decoded, payload_cap: int) -> Batch
     now = datetime.now(UTC)
     result = BatchResult()
     with database.write() as session:
-        outcome = store_events(session, decoded.events, received_at=now)
+        outcome = store_events(
+            session,
+            decoded.events,
+            received_at=now,
+            encoded_features=decoded.encoded_features or None,
+        )
         rejected = list(decoded.rejected)
         for index, (_field, reason) in outcome.rejected.items():
             event = decoded.events[index]

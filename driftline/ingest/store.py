@@ -8,6 +8,7 @@ to :func:`~driftline.core.storage.bulk.insert_new` in bulk.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,12 +58,22 @@ class StoreOutcome:
     type_violations: int = 0
 
 
+# The exact types a prediction or label of each kind is stored as given (conform_value would
+# return it unchanged; a NaN or infinite float is not: it is checked apart).
+_OUTPUT_AS_IS: dict[FeatureType, frozenset[type]] = {
+    FeatureType.NUMERIC: frozenset({int, float}),
+    FeatureType.CATEGORICAL: frozenset({str}),
+    FeatureType.BOOLEAN: frozenset({bool}),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class _ModelInfo:
     id: int
     conform: Conformer
     prediction_type: FeatureType
     label_type: FeatureType
+    prediction_as_is: frozenset[type]
 
 
 def _models(session: Session, names: set[str]) -> dict[str, _ModelInfo]:
@@ -77,6 +88,7 @@ def _models(session: Session, names: set[str]) -> dict[str, _ModelInfo]:
             Conformer({f["name"]: FeatureType(f["type"]) for f in feats}),
             FeatureType(pt),
             FeatureType(lt),
+            _OUTPUT_AS_IS[FeatureType(pt)],
         )
         for name, mid, feats, pt, lt in rows
     }
@@ -92,6 +104,10 @@ def _json(value: Any) -> bytes | None:
         return json.dumps(value, separators=(",", ":")).encode()
 
 
+def _finite(value: object) -> bool:
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def _output(value: object, kind: FeatureType, what: str) -> tuple[object, str | None]:
     """A prediction or label as the model's declared type, or why it cannot be one."""
     try:
@@ -104,11 +120,14 @@ def store_events(
     session: Session,
     events: Sequence[PredictionEvent | LabelEvent],
     received_at: datetime | None = None,
+    encoded_features: Sequence[bytes | None] | None = None,
 ) -> StoreOutcome:
     """Insert the events in the session's transaction; the caller commits.
 
     Unknown models are rejected per event. A repeated ``event_id`` (already stored, or twice in
-    this batch) is counted as a duplicate and stored once.
+    this batch) is counted as a duplicate and stored once. ``encoded_features``, parallel to
+    ``events`` when given, holds ``_json(event.features)`` (or ``None``) already computed by the
+    caller: it is stored as is when conforming keeps the event's features unchanged.
     """
     now = received_at or datetime.now(UTC)
     outcome = StoreOutcome()
@@ -125,7 +144,8 @@ def store_events(
         if info is None:
             outcome.rejected[index] = ("model", f"model {event.model!r} is not registered")
             continue
-        if (event.type, event.event_id) in seen:
+        key = (event.type, event.event_id)
+        if key in seen:
             outcome.duplicate.append(index)
             continue
         if isinstance(event, LabelEvent):
@@ -133,44 +153,55 @@ def store_events(
             if problem:
                 outcome.rejected[index] = ("label", problem)
                 continue
-            seen.add((event.type, event.event_id))
+            seen.add(key)
             labels.append((event.event_id, info.id, _json(label), event.event_time or now, now))
             label_at.append(index)
             continue
-        output, problem = _output(event.prediction, info.prediction_type, "prediction")
-        if problem:
-            outcome.rejected[index] = ("prediction", problem)
-            continue
-        seen.add((event.type, event.event_id))
-        key = (info.id, event.model_version)
-        version_id = versions.get(key)
+        output = event.prediction
+        if type(output) not in info.prediction_as_is or not _finite(output):
+            output, problem = _output(output, info.prediction_type, "prediction")
+            if problem:
+                outcome.rejected[index] = ("prediction", problem)
+                continue
+        seen.add(key)
+        version_key = (info.id, event.model_version)
+        version_id = versions.get(version_key)
         if version_id is None:
-            version_id = versions[key] = ensure_version(session, info.id, event.model_version)
-        conformed = info.conform(event.features)
+            version_id = versions[version_key] = ensure_version(
+                session, info.id, event.model_version
+            )
+        features = event.features
+        conformed = info.conform(features)
+        if conformed.features is features and encoded_features is not None:
+            features_json = encoded_features[index] or _json(features)
+        else:
+            features_json = _json(conformed.features)
+        when = event.event_time or now
         aggregates.add(
-            index,
-            versions[key],
-            info.id,
-            event.event_time or now,
-            conformed.features,
-            conformed.violations,
-            output,
+            index, version_id, info.id, when, conformed.features, conformed.violations, output
         )
         if conformed.violations:
             outcome.type_violations += 1
+        # None checks inline: most events have no extras, violations, score or tags.
+        extra, violations, score, tags = (
+            conformed.extra,
+            conformed.violations,
+            event.score,
+            event.tags,
+        )
         predictions.append(
             (
                 event.event_id,
                 info.id,
                 version_id,
-                event.event_time or now,
+                when,
                 now,
-                _json(conformed.features),
-                _json(conformed.extra),
-                _json(conformed.violations),
+                features_json,
+                None if extra is None else _json(extra),
+                None if violations is None else _json(violations),
                 _json(output),
-                _json(event.score),
-                _json(event.tags),
+                None if score is None else _json(score),
+                None if tags is None else _json(tags),
             )
         )
         prediction_at.append(index)

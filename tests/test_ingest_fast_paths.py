@@ -175,7 +175,8 @@ def test_driver_errors_surface_as_sqlalchemy_errors(database: Database) -> None:
     with database.write() as session:
         model = create_model(session, ModelSpec.model_validate(FRAUD_MODEL))
     now = datetime.now(UTC)
-    row = ("e1", 999_999, 999_999, now, now, b"{}", None, None, b'"1"', None, None)
-    with pytest.raises(DBAPIError), database.write() as session:  # no such model: FK refuses
+    # No features: the NOT NULL constraint refuses it (the table has no foreign keys to trip).
+    row = ("e1", 1, 1, now, now, None, None, None, b'"1"', None, None)
+    with pytest.raises(DBAPIError), database.write() as session:
         insert_new(session, t.Base.metadata.tables["prediction_events"], PREDICTION_COLUMNS, [row])
     assert model is not None

@@ -28,6 +28,8 @@ ALLOWED = {
     ("driftline/core/storage/bulk.py", "table.name"): "the ORM table's name",
     ("driftline/core/storage/bulk.py", "target"): "the staging table's name",
     ("driftline/core/storage/bulk.py", "marks"): "one '?' placeholder per column",
+    ("driftline/core/storage/bulk.py", "registry"): "the id registry table named in ORM info",
+    ("driftline/core/storage/bulk.py", "lock"): "the id registry table named in ORM info",
     ("driftline/core/storage/database.py", "int(busy_timeout_ms)"): "an int from the settings",
 }
 

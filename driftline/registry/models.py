@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from driftline.core.errors import ConflictError, FieldProblem, InvalidInputError, NotFoundError
@@ -151,6 +151,26 @@ def delete_model(session: Session, name: str, *, force: bool = False) -> None:
             raise ConflictError(
                 f"model {name!r} still has {held}; delete with force=true to remove them too"
             )
+    # prediction_events has no foreign keys (they cost as much as the insert): its rows, and
+    # on PostgreSQL their ids, go here instead of by ON DELETE CASCADE. Locking the versions
+    # first waits for ingests in flight (ensure_version holds KEY SHARE on them), so their rows
+    # are committed and deleted here, and later ones find no version.
+    session.execute(
+        select(t.ModelVersion.id).where(t.ModelVersion.model_id == row.id).with_for_update()
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            delete(t.EventId).where(
+                t.EventId.event_id.in_(
+                    select(t.PredictionEvent.event_id).where(t.PredictionEvent.model_id == row.id)
+                )
+            ),
+            execution_options={"synchronize_session": False},
+        )
+    session.execute(
+        delete(t.PredictionEvent).where(t.PredictionEvent.model_id == row.id),
+        execution_options={"synchronize_session": False},
+    )
     session.delete(row)
     session.flush()
 
@@ -176,7 +196,13 @@ def ensure_version(session: Session, model_id: int, version: str | None) -> int:
     Events may name a version that was never registered (a deploy ran ahead of the registry);
     it is created rather than rejecting traffic. Safe against concurrent writers.
     """
-    query = select(t.ModelVersion.id).where(t.ModelVersion.model_id == model_id)
+    # KEY SHARE, held until the ingest commits: prediction_events has no foreign key to the
+    # version any more, and this lock is what makes delete_model wait for the ingest's rows.
+    query = (
+        select(t.ModelVersion.id)
+        .where(t.ModelVersion.model_id == model_id)
+        .with_for_update(key_share=True)
+    )
     if version is None:
         found = session.scalar(query.order_by(t.ModelVersion.id.desc()).limit(1))
         if found is not None:

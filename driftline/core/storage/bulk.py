@@ -15,6 +15,17 @@ SQLite: inside the ``BEGIN IMMEDIATE`` write transaction no other writer can int
 ``executemany`` of ``INSERT ... ON CONFLICT (event_id) DO NOTHING`` (C speed in sqlite3) followed
 by reading back the ids above the previous largest row id is race-free and as exact.
 
+Tables whose ``info`` names an ``id_registry`` (``prediction_events``): on PostgreSQL the table is
+partitioned by time and cannot keep ``event_id`` unique, so the ids go first into that
+unpartitioned registry (``event_ids``) and only the rows whose id was new go into the table:
+``COPY`` into both when nothing is stored yet, else one statement
+``WITH new AS (INSERT INTO event_ids ... ON CONFLICT DO NOTHING RETURNING event_id) INSERT INTO
+prediction_events SELECT ... FROM staging JOIN new``. On both backends such rows older than
+``raw_event_horizon`` (where retention has forgotten the ids) are not stored and not returned:
+they cannot be told from re-deliveries, and counting them again would change old aggregates.
+On PostgreSQL the horizon is read after taking the registry's insert lock, so retention's
+barrier (a ``SHARE`` lock on it after moving the horizon) knows no insert still uses the old one.
+
 Driver errors are re-raised as SQLAlchemy's, so callers tell an outage
 (``OperationalError``) from refused data the same way as for any other statement.
 """
@@ -47,10 +58,43 @@ def insert_new(
     connection = session.connection()  # begins the transaction (BEGIN IMMEDIATE on SQLite)
     driver = connection.connection.driver_connection
     key = list(columns).index("event_id")
+    registry = table.info.get("id_registry")
+    postgres = connection.dialect.name == "postgresql"
     with _as_sqlalchemy_errors(connection.dialect.loaded_dbapi.Error):
-        if connection.dialect.name == "postgresql":
+        if registry is not None:
+            when = list(columns).index(table.info["time_column"])
+            horizon = _horizon(driver, registry if postgres else None)
+            if horizon is not None:
+                rows = [row for row in rows if row[when] >= horizon]
+                if not rows:
+                    return set()
+            if postgres:
+                return _postgres_registry(driver, table, columns, rows, key, registry, when)
+        if postgres:
             return _postgres(driver, table, columns, rows, key)
         return _sqlite(driver, table, columns, rows)
+
+
+def _horizon(driver: Any, lock: str | None) -> datetime | None:
+    cursor = driver.cursor()
+    try:
+        if lock is not None:  # one round trip: the lock, then the horizon it protects
+            cursor.execute(
+                f"LOCK TABLE {lock} IN ROW EXCLUSIVE MODE; "  # noqa: S608 - ORM table info
+                "SELECT forgotten_before FROM raw_event_horizon"
+            )
+            cursor.nextset()
+        else:
+            cursor.execute("SELECT forgotten_before FROM raw_event_horizon")
+        found = cursor.fetchone()
+    finally:
+        cursor.close()
+    if found is None:
+        return None
+    value: datetime | str = found[0]
+    if isinstance(value, str):  # SQLite: naive UTC text, as UtcDateTime stores it
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
 @contextmanager
@@ -88,6 +132,49 @@ def _postgres(
         cursor.execute(
             f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "  # noqa: S608
             "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+        )
+        inserted = {r[0] for r in cursor.fetchall()}
+        cursor.execute(f"TRUNCATE {staging}")  # a second batch in the same transaction
+    return inserted
+
+
+def _postgres_registry(
+    driver: Any,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Row],
+    key: int,
+    registry: str,
+    when: int,
+) -> set[str]:
+    import psycopg
+
+    names = ", ".join(f'"{c}"' for c in columns)  # column names come from our code, not input
+    json_columns = [isinstance(table.c[c].type, JSON) for c in columns]
+    with driver.cursor() as cursor:
+        cursor.execute("SAVEPOINT driftline_bulk")
+        try:  # usually every id is new: two COPYs, nothing written twice
+            ids = [(row[key], row[when]) for row in rows]
+            _copy(cursor, registry, '"event_id", "event_time"', ids, [False, False])
+            _copy(cursor, table.name, names, rows, json_columns)
+        except psycopg.errors.UniqueViolation:
+            cursor.execute("ROLLBACK TO SAVEPOINT driftline_bulk")
+        else:
+            cursor.execute("RELEASE SAVEPOINT driftline_bulk")
+            return {row[key] for row in rows}
+        staging = f"staging_{table.name}"
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} "  # noqa: S608 - our own identifiers
+            f"ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA"
+        )
+        _copy(cursor, staging, names, rows, json_columns)
+        # The registry's unique key decides; only the rows whose id it took go in.
+        cursor.execute(
+            f"WITH new AS (INSERT INTO {registry} (event_id, event_time) "  # noqa: S608
+            f"SELECT event_id, event_time FROM {staging} "
+            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "
+            "JOIN new USING (event_id) RETURNING event_id"
         )
         inserted = {r[0] for r in cursor.fetchall()}
         cursor.execute(f"TRUNCATE {staging}")  # a second batch in the same transaction

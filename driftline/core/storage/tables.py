@@ -36,6 +36,7 @@ __all__ = [
     "Base",
     "DeadLetter",
     "DetectionRun",
+    "EventId",
     "FeatureResultRow",
     "InferenceLogMapping",
     "InferenceLogPending",
@@ -45,6 +46,7 @@ __all__ = [
     "ModelVersion",
     "MonitorSettings",
     "PredictionEvent",
+    "RawEventHorizon",
     "ReferenceDataset",
     "RunClaim",
     "RunReport",
@@ -145,17 +147,29 @@ class ReferenceDataset(Base):
 
 
 class PredictionEvent(Base):
+    """Raw events. On PostgreSQL the table is partitioned by day of ``event_time``
+    (``partitions``): a partitioned table cannot have a unique index on ``event_id`` alone, so
+    there ``event_ids`` keeps the ids unique and ``event_id`` has a plain index (for the label
+    join). No foreign keys to the model and version: they cost as much server CPU as the
+    insert itself, ingest checks both in its transaction, and ``delete_model`` deletes a
+    model's events itself."""
+
     __tablename__ = "prediction_events"
     __table_args__ = (
         # "Events of model M version V with event time in [t0, t1)": one range scan.
         Index(None, "version_id", "event_time"),
         Index(None, "model_id", "id"),
+        UniqueConstraint("event_id", info={"dialects": ("sqlite",)}).ddl_if(dialect="sqlite"),
+        Index(None, "event_id", info={"dialects": ("postgresql",)}).ddl_if(dialect="postgresql"),
+        # bulk.insert_new: which table keeps the ids unique, and the time that retention and
+        # the partitions go by.
+        {"info": {"id_registry": "event_ids", "time_column": "event_time"}},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    event_id: Mapped[str] = mapped_column(String(128), unique=True)
-    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
-    version_id: Mapped[int] = mapped_column(ForeignKey("model_versions.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(128))
+    model_id: Mapped[int] = mapped_column(Integer)
+    version_id: Mapped[int] = mapped_column(Integer)
     event_time: Mapped[datetime] = mapped_column(Timestamp)
     received_at: Mapped[datetime] = mapped_column(Timestamp)
     # Schema features only; a value of the wrong type is stored as null (missing).
@@ -165,6 +179,29 @@ class PredictionEvent(Base):
     prediction: Mapped[Any] = mapped_column(Json)
     score: Mapped[Any] = mapped_column(Json, nullable=True)
     tags: Mapped[dict[str, str] | None] = mapped_column(Json)
+
+
+class EventId(Base):
+    """PostgreSQL only: every stored prediction's ``event_id`` (the partitioned
+    ``prediction_events`` cannot keep them unique), with its event time so that retention
+    forgets a day's ids when it drops that day's partition."""
+
+    __tablename__ = "event_ids"
+    __table_args__ = (Index(None, "event_time"), {"info": {"dialects": ("postgresql",)}})
+
+    event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    event_time: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class RawEventHorizon(Base):
+    """One row: retention has removed the raw events (and their ids) with an event time before
+    ``forgotten_before``. A prediction older than that cannot be told from a re-delivery any
+    more, so ingest treats it as a duplicate instead of counting it in the aggregates again."""
+
+    __tablename__ = "raw_event_horizon"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    forgotten_before: Mapped[datetime] = mapped_column(Timestamp)
 
 
 class Label(Base):

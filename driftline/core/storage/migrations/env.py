@@ -6,6 +6,7 @@ from sqlalchemy import Connection
 
 from driftline.core.settings import load_settings
 from driftline.core.storage.database import Database
+from driftline.core.storage.schema_filter import include_object
 from driftline.core.storage.tables import Base
 
 
@@ -15,6 +16,7 @@ def _run(connection: Connection) -> None:
         target_metadata=Base.metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,0 +1,178 @@
+"""PostgreSQL: ``prediction_events`` partitioned by day of ``event_time``.
+
+Each UTC day ``D`` is a partition ``prediction_events_pYYYYMMDD`` holding ``[D, D+1)``; a DEFAULT
+partition takes any other time, so no event is ever refused for its time. :func:`upkeep` (run by
+the retention job) creates the days ahead, gives each recent day found in the default partition
+its own partition (moving its rows there), and drops the days wholly older than retention, so
+retention costs a ``DROP TABLE`` instead of deleting rows one by one.
+
+Statements are composed with ``psycopg.sql`` from names this module makes from dates, never
+from input. Each change runs in its own short transaction with a lock timeout, so ingest (which
+holds locks only on the partitions it writes) waits at most that long, and a pass that times out
+is simply repeated by the next one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from psycopg import sql
+from sqlalchemy import Connection
+
+__all__ = [
+    "DEFAULT",
+    "PARENT",
+    "Upkeep",
+    "create_day",
+    "day_bounds",
+    "days",
+    "default_days",
+    "delete_default_before",
+    "is_partition",
+    "partition_name",
+    "upkeep",
+]
+
+PARENT = "prediction_events"
+DEFAULT = "prediction_events_default"
+_DAY = re.compile(r"prediction_events_p(\d{8})")
+LOCK_TIMEOUT = "10s"
+
+
+@dataclass
+class Upkeep:
+    created: list[date] = field(default_factory=list)
+    dropped: list[date] = field(default_factory=list)
+    moved_rows: int = 0  # out of the default partition into a new day's partition
+
+
+def partition_name(day: date) -> str:
+    return f"prediction_events_p{day:%Y%m%d}"
+
+
+def is_partition(name: str) -> bool:
+    """A table this module made (Alembic's comparison leaves them out of the schema)."""
+    return name == DEFAULT or _DAY.fullmatch(name) is not None
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    start = datetime.combine(day, time(), UTC)
+    return start, start + timedelta(days=1)
+
+
+def _driver(connection: Connection) -> Any:
+    return connection.connection.driver_connection
+
+
+def _run(connection: Connection, query: sql.Composable, params: tuple[Any, ...] = ()) -> Any:
+    cursor = _driver(connection).cursor()
+    cursor.execute(query, params or None)
+    return cursor
+
+
+def days(connection: Connection) -> list[date]:
+    """The days that have their own partition, oldest first."""
+    cursor = _run(
+        connection,
+        sql.SQL(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = {}::regclass"
+        ).format(sql.Literal(PARENT)),
+    )
+    found = [_DAY.fullmatch(name) for (name,) in cursor.fetchall()]
+    return sorted(datetime.strptime(m.group(1), "%Y%m%d").date() for m in found if m)
+
+
+def default_days(connection: Connection, since: date, until: date) -> list[date]:
+    """Days in ``[since, until]`` that have rows in the default partition. Later days stay
+    there until they come near: times far in the future must not make thousands of tables."""
+    cursor = _run(
+        connection,
+        sql.SQL(
+            "SELECT DISTINCT (event_time AT TIME ZONE 'UTC')::date FROM {} "
+            "WHERE event_time >= %s AND event_time < %s"
+        ).format(sql.Identifier(DEFAULT)),
+        (day_bounds(since)[0], day_bounds(until)[1]),
+    )
+    return sorted(d for (d,) in cursor.fetchall())
+
+
+def create_day(connection: Connection, day: date) -> int:
+    """Give ``day`` its partition, moving its rows out of the default partition; returns how
+    many rows moved. The caller commits.
+
+    ``CREATE TABLE ... PARTITION OF`` would fail while the default partition holds rows of that
+    day, so the table is made on its own, filled, then attached (which takes a lighter lock on
+    the parent than creating a partition in place)."""
+    name, (start, end) = sql.Identifier(partition_name(day)), day_bounds(day)
+    _run(connection, sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+    _run(
+        connection,
+        sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
+            name, sql.Identifier(PARENT)
+        ),
+    )
+    moved = _run(
+        connection,
+        sql.SQL(
+            "WITH moved AS (DELETE FROM {} WHERE event_time >= %s AND event_time < %s "
+            "RETURNING *) INSERT INTO {} SELECT * FROM moved"
+        ).format(sql.Identifier(DEFAULT), name),
+        (start, end),
+    ).rowcount
+    _run(
+        connection,
+        sql.SQL("ALTER TABLE {} ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})").format(
+            sql.Identifier(PARENT), name, sql.Literal(start), sql.Literal(end)
+        ),
+    )
+    return int(moved)
+
+
+def _drop_day(connection: Connection, day: date) -> None:
+    _run(connection, sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+    _run(connection, sql.SQL("DROP TABLE {}").format(sql.Identifier(partition_name(day))))
+
+
+def delete_default_before(connection: Connection, before: datetime) -> int:
+    """Rows of the default partition older than ``before`` (times far in the past)."""
+    return int(
+        _run(
+            connection,
+            sql.SQL("DELETE FROM {} WHERE event_time < %s").format(sql.Identifier(DEFAULT)),
+            (before,),
+        ).rowcount
+    )
+
+
+def upkeep(
+    engine_connect: Callable[[], AbstractContextManager[Connection]],
+    today: date,
+    keep_from: date,
+    ahead: int = 7,
+) -> Upkeep:
+    """Partitions for ``today`` .. ``today + ahead`` and for the days from ``keep_from`` found in
+    the default partition; drop the days before ``keep_from``.
+
+    ``engine_connect`` is a callable giving a context manager of a connection in a transaction
+    (``engine.begin``), so every change commits on its own.
+    """
+    out = Upkeep()
+    with engine_connect() as connection:
+        have = set(days(connection))
+        wanted = {today + timedelta(days=i) for i in range(ahead + 1)}
+        wanted |= set(default_days(connection, keep_from, today + timedelta(days=ahead)))
+    for day in sorted(d for d in wanted - have if d >= keep_from):
+        with engine_connect() as connection:
+            out.moved_rows += create_day(connection, day)
+        out.created.append(day)
+    for day in sorted(d for d in have if d < keep_from):
+        with engine_connect() as connection:
+            _drop_day(connection, day)
+        out.dropped.append(day)
+    return out

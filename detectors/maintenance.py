@@ -19,7 +19,7 @@ from detectors.aggregate_layout import layout_from_profile
 from detectors.monitors import monitor_config
 from detectors.records import RunRecord
 from detectors.runs import profile_for, run_detection
-from driftline.aggregates import pairs
+from driftline.aggregates import pairs, stored_counts
 from driftline.aggregates.compact import compact
 from driftline.aggregates.rebuild import rebuild_step, switch
 from driftline.core.aggregate_settings import AggregateSettings
@@ -197,4 +197,6 @@ def maintain(
             if batch < 200:
                 break
     out.reevaluated = reevaluate(database, settings, owner, now)
+    with database.write() as session:
+        stored_counts.fold(session)  # kept with or without aggregates: it feeds /metrics
     return out

@@ -239,7 +239,8 @@ class RESULTS:
     EVENTS_STORED = MetricSpec(
         "driftline_events_stored_total",
         "counter",
-        "Prediction events stored, per model (HTTP and Kafka alike).",
+        "Prediction events stored, per model (HTTP and Kafka alike); counted at ingest, so "
+        "retention removing raw events never lowers it.",
         ("model",),
     )
     ALERTS_FIRING = MetricSpec(

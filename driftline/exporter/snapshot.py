@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from driftline.aggregates.stored_counts import stored_per_model
 from driftline.core.storage import tables as t
 
 __all__ = ["FeatureRow", "RunRow", "Snapshot", "VersionResults", "read_snapshot"]
@@ -180,9 +181,8 @@ def _webhooks(session: Session) -> tuple[dict[tuple[str, str], int], dict[str, i
 def read_snapshot(session: Session) -> Snapshot:
     names = {i: name for i, name in session.execute(select(t.Model.id, t.Model.name))}
     events = {name: 0 for name in names.values()}
-    for model_id, n in session.execute(
-        select(t.PredictionEvent.model_id, func.count()).group_by(t.PredictionEvent.model_id)
-    ):
+    # Counted at ingest, never lowered by retention (see driftline.aggregates.stored_counts).
+    for model_id, n in stored_per_model(session).items():
         if model_id in names:
             events[names[model_id]] = n
     outcomes, pending = _webhooks(session)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from driftline.aggregates.ingest import IngestAggregates
+from driftline.aggregates.stored_counts import add_stored
 from driftline.core.contract import LabelEvent, PredictionEvent
 from driftline.core.modelspec import FeatureType
 from driftline.core.storage import tables as t
@@ -207,9 +209,12 @@ def store_events(
         prediction_at.append(index)
     labelled = {e.model for e in events if isinstance(e, LabelEvent)}
     aggregates.prepare({info.id for name, info in models.items() if name in labelled})
-    _insert(session, t.PredictionEvent, PREDICTION_COLUMNS, predictions, prediction_at, outcome)
+    stored = _insert(
+        session, t.PredictionEvent, PREDICTION_COLUMNS, predictions, prediction_at, outcome
+    )
     _insert(session, t.Label, LABEL_COLUMNS, labels, label_at, outcome)
     aggregates.record(outcome.stored, events)
+    add_stored(session, Counter(row[1] for row in stored))  # per model id
     return outcome
 
 
@@ -220,12 +225,14 @@ def _insert(
     rows: list[tuple[Any, ...]],
     positions: list[int],
     outcome: StoreOutcome,
-) -> None:
+) -> list[tuple[Any, ...]]:
+    """Insert the new rows; return them."""
     if not rows:
-        return
+        return rows
     new = insert_new(session, table.__table__, columns, rows)
     if len(new) == len(rows):  # the usual case: nothing was stored before
         outcome.stored.extend(positions)
-        return
+        return rows
     for index, row in zip(positions, rows, strict=True):
         (outcome.stored if row[0] in new else outcome.duplicate).append(index)
+    return [row for row in rows if row[0] in new]

@@ -1,4 +1,5 @@
-"""Tables of the window aggregates (``driftline.aggregates``), on the shared ``Base``.
+"""Tables of what ingest keeps besides the raw events (``driftline.aggregates``): the window
+aggregates and the count of stored events, on the shared ``Base``.
 
 ``tables`` imports this module at its end, so ``Base.metadata`` always holds these tables too.
 """
@@ -13,7 +14,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from driftline.core.storage.tables import Base as _Base
 from driftline.core.storage.tables import BigId, Timestamp
 
-__all__ = ["AggregateBucket", "AggregateLayout", "AggregateState", "RunReevaluation"]
+__all__ = [
+    "AggregateBucket",
+    "AggregateLayout",
+    "AggregateState",
+    "RunReevaluation",
+    "StoredEventCount",
+]
 
 
 class AggregateLayout(_Base):
@@ -95,3 +102,14 @@ class RunReevaluation(_Base):
     requested_at: Mapped[datetime] = mapped_column(Timestamp)
     claimed_by: Mapped[str | None] = mapped_column(String(100))
     claimed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class StoredEventCount(_Base):
+    """Prediction events stored per model, ever (``driftline.aggregates.stored_counts``):
+    appended per write batch, folded into one row per model by maintenance."""
+
+    __tablename__ = "stored_event_counts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"), index=True)
+    events: Mapped[int] = mapped_column(BigInteger)

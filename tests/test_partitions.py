@@ -202,3 +202,16 @@ def test_migration_0013_down_and_up_with_rows(database: Database) -> None:
     assert stored == [0]
     with database.read() as session:  # the id sequence continues after the copied rows
         assert max(session.scalars(select(t.PredictionEvent.id))) > max(ids)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_two_schedulers_making_the_same_day_do_not_fail(database: Database) -> None:
+    day = (NOW + timedelta(days=9)).date()  # beyond the days made ahead
+    with database.engine.begin() as conn:
+        if day in partitions.days(conn):
+            conn.execute(text(f'DROP TABLE "{partitions.partition_name(day)}"'))
+    with database.engine.begin() as conn:
+        partitions.create_day(conn, day)
+    with database.engine.begin() as conn:  # the second finds it made: nothing to do
+        assert partitions.create_day(conn, day) == 0
+        assert day in partitions.days(conn)

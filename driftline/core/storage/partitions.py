@@ -110,7 +110,8 @@ def create_day(connection: Connection, day: date) -> int:
     day, so the table is made on its own, filled, then attached (which takes a lighter lock on
     the parent than creating a partition in place)."""
     name, (start, end) = sql.Identifier(partition_name(day)), day_bounds(day)
-    _run(connection, sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
+    if not _serialised(connection, partition_name(day)):
+        return 0  # another scheduler made it meanwhile
     _run(
         connection,
         sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
@@ -134,9 +135,21 @@ def create_day(connection: Connection, day: date) -> int:
     return int(moved)
 
 
-def _drop_day(connection: Connection, day: date) -> None:
+def _serialised(connection: Connection, name: str) -> bool:
+    """Set the lock timeout and wait for any other scheduler's change (a transaction-level
+    advisory lock); then whether the table ``name`` does not exist."""
     _run(connection, sql.SQL("SET LOCAL lock_timeout = {}").format(sql.Literal(LOCK_TIMEOUT)))
-    _run(connection, sql.SQL("DROP TABLE {}").format(sql.Identifier(partition_name(day))))
+    _run(
+        connection,
+        sql.SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(sql.Literal(PARENT)),
+    )
+    found = _run(connection, sql.SQL("SELECT to_regclass(%s)"), (name,)).fetchone()
+    return found is None or found[0] is None
+
+
+def _drop_day(connection: Connection, day: date) -> None:
+    if not _serialised(connection, partition_name(day)):
+        _run(connection, sql.SQL("DROP TABLE {}").format(sql.Identifier(partition_name(day))))
 
 
 def delete_default_before(connection: Connection, before: datetime) -> int:

@@ -2,10 +2,12 @@
 
     .venv/bin/python bench/metrics_scrape.py [--sizes 100000 1000000]
 
-20 models, each with one completed run of 20 features; N events spread over them. Reports the
-median of 5 reads of ``driftline.exporter.read_snapshot`` (what the API's collector does per
-scrape, every 5 s at most) next to its floor measured in the same run: a bare
-``SELECT count(*) FROM prediction_events``. Starts its own PostgreSQL; SQLite in a temp file.
+20 models, each with one completed run of 20 features; N events spread over them, and their
+counts as ingest appends them (a row per model per 500-event batch, none folded yet: the worst
+case). Reports the median of 5 reads of ``driftline.exporter.read_snapshot`` (what the API's
+collector does per scrape, every 5 s at most) next to a bare ``SELECT count(*) FROM
+prediction_events`` measured in the same run (what every scrape paid before the counts).
+Starts its own PostgreSQL; SQLite in a temp file.
 """
 
 from __future__ import annotations
@@ -131,8 +133,16 @@ def _fill(database: Database, n: int) -> None:
         "features, prediction) SELECT 'e' || g, 1 + g % 20, 1 + g % 20, :now, :now, '{}', '0' "
         "FROM (" + rows + ") AS r"
     )
+    # What ingest appends to stored_event_counts: a row per model per write batch (500 events
+    # here), none of them folded yet (maintenance folds them every minute or so).
+    counts = text(
+        "INSERT INTO stored_event_counts (model_id, events) SELECT 1 + g % 20, 500 "
+        "FROM (" + rows.replace(":n", ":batches") + ") AS r"
+    )
     with database.engine.begin() as conn:
         conn.execute(insert, {"n": n, "now": datetime.now(UTC).replace(tzinfo=None)})
+        conn.execute(text("DELETE FROM stored_event_counts"))
+        conn.execute(counts, {"batches": n // 500})
         if database.engine.dialect.name == "postgresql":
             conn.execute(text("ANALYZE prediction_events"))
 

@@ -221,22 +221,27 @@ def processes(broker: Broker, topic: str, url: str, events: int, n: int) -> floa
         "DRIFTLINE_LOG_LEVEL": "WARNING",
     }
     database = Database(DatabaseSettings(url=url))
+    # Free ports, not fixed ones: a collector of another run on the machine holding a fixed
+    # port would make ours exit at start and this loop read the other one's counters.
+    ports = [postgres.free_port() for _ in range(n)]
     procs = [
         subprocess.Popen(
             [str(Path(sys.executable).parent / "driftline"), "collector"],
-            env=env | {"DRIFTLINE_COLLECTOR__METRICS_PORT": str(9300 + i)},
+            env=env | {"DRIFTLINE_COLLECTOR__METRICS_PORT": str(port)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        for i in range(n)
+        for port in ports
     ]
 
     def stored() -> int:
         # The processes' own counters: polling count(*) would load the database under test.
+        if any(proc.poll() is not None for proc in procs):
+            raise RuntimeError("a `driftline collector` process exited; run it alone to see why")
         total = 0
-        for i in range(n):
+        for port in ports:
             try:
-                text = httpx.get(f"http://127.0.0.1:{9300 + i}/metrics", timeout=2).text
+                text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=2).text
             except httpx.TransportError:
                 continue
             for line in text.splitlines():

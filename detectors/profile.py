@@ -2,7 +2,7 @@
 
 A profile holds, per feature, what the statistics need (sorted values and quantile bins for
 numeric features, category counts otherwise) plus the reference's missing rate and range. It is
-stored as one compressed ``.npz`` blob next to the reference.
+stored as one blob next to the reference (``profile_codec``; older ``.npz`` blobs still load).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from detectors.parallel import map_features
+from detectors.profile_codec import decode, encode, is_encoded
 from detectors.shared_objects import distinct_objects
 from detectors.statistics import CategoricalReference, NumericReference, all_finite
 
@@ -118,19 +119,22 @@ class ModelProfile:
     n_bins: int
 
     def to_bytes(self) -> bytes:
-        arrays: dict[str, Any] = {}
+        """The stored form (see ``profile_codec``); sorted numeric columns packed."""
+        columns: list[np.ndarray] = []
         meta: dict[str, Any] = {"n_bins": self.n_bins, "features": [], "prediction": None}
         for key, profile in [
             *(("f", p) for p in self.features.values()),
             *([("p", self.prediction)] if self.prediction else []),
         ]:
-            entry = {
+            entry: dict[str, Any] = {
                 "name": profile.name,
                 "kind": profile.kind,
                 "missing_rate": profile.missing_rate,
             }
             if profile.numeric is not None:
-                arrays[f"{key}:{profile.name}"] = profile.numeric.sorted_values
+                entry["column"] = len(columns)
+                entry["std"] = profile.numeric.std  # a JSON float reads back as the same float
+                columns.append(profile.numeric.sorted_values)
             elif profile.categorical is not None:
                 entry["counts"] = {
                     str(c): int(n)
@@ -144,14 +148,32 @@ class ModelProfile:
                 meta["features"].append(entry)
             else:
                 meta["prediction"] = entry
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays
-        )
-        return buffer.getvalue()
+        return encode(meta, columns)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ModelProfile:
+        if not is_encoded(data):
+            return cls._from_npz(data)
+        meta, columns = decode(data)
+        n_bins = int(meta["n_bins"])
+
+        def load(entry: dict[str, Any]) -> FeatureProfile:
+            name, kind, missing = entry["name"], entry["kind"], entry["missing_rate"]
+            if "counts" in entry:
+                ref = CategoricalReference.from_counts(entry["counts"])
+                size = int(sum(entry["counts"].values()))
+                return FeatureProfile(name, kind, size, missing, categorical=ref)
+            values = columns[entry["column"]]  # decoded for this profile alone: taken over
+            numeric = NumericReference.from_sorted(values, n_bins=n_bins, std=entry["std"])
+            return FeatureProfile(name, kind, values.size, missing, numeric=numeric)
+
+        features = {e["name"]: load(e) for e in meta["features"]}
+        prediction = load(meta["prediction"]) if meta["prediction"] else None
+        return cls(features, prediction, n_bins)
+
+    @classmethod
+    def _from_npz(cls, data: bytes) -> ModelProfile:
+        """A profile stored before ``profile_codec``: an ``.npz`` archive, zlib-compressed."""
         with np.load(io.BytesIO(data), allow_pickle=False) as stored:
             meta = json.loads(stored["__meta__"].tobytes())
             n_bins = int(meta["n_bins"])
@@ -163,7 +185,7 @@ class ModelProfile:
                     size = int(sum(entry["counts"].values()))
                     return FeatureProfile(name, kind, size, entry["missing_rate"], categorical=ref)
                 values = stored[f"{key}:{name}"]
-                numeric = NumericReference(values, n_bins=n_bins, is_sorted=True)
+                numeric = NumericReference.from_sorted(values, n_bins=n_bins)
                 return FeatureProfile(
                     name, kind, values.size, entry["missing_rate"], numeric=numeric
                 )

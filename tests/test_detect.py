@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -206,6 +209,57 @@ def test_profile_round_trip_gives_identical_results() -> None:
     first = detect(profile, _columns(current), 1500, config)
     second = detect(restored, _columns(current), 1500, config)
     assert first == second
+    for name in ("amount", "age", "score"):
+        kept, back = profile.features[name].numeric, restored.features[name].numeric
+        assert kept is not None and back is not None
+        assert np.array_equal(kept.sorted_values, back.sorted_values) and kept.std == back.std
+        assert not back.sorted_values.flags.writeable
+
+
+def _npz_bytes(profile: ModelProfile) -> bytes:
+    """A profile in the format stored before profile_codec (np.savez_compressed)."""
+    arrays: dict[str, np.ndarray] = {}
+    meta: dict[str, object] = {"n_bins": profile.n_bins, "features": [], "prediction": None}
+    items = [("f", f) for f in profile.features.values()]
+    for key, feature in items + ([("p", profile.prediction)] if profile.prediction else []):
+        entry: dict[str, object] = {
+            "name": feature.name,
+            "kind": feature.kind,
+            "missing_rate": feature.missing_rate,
+        }
+        if feature.numeric is not None:
+            arrays[f"{key}:{feature.name}"] = feature.numeric.sorted_values
+        else:
+            assert feature.categorical is not None
+            categories = feature.categorical.categories
+            counts = feature.categorical.reference_counts.tolist()
+            entry["counts"] = {str(c): n for c, n in zip(categories, counts, strict=True)}
+        if key == "f":
+            meta["features"].append(entry)  # type: ignore[attr-defined]
+        else:
+            meta["prediction"] = entry
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays
+    )
+    return buffer.getvalue()
+
+
+def test_profiles_stored_before_the_codec_still_load() -> None:
+    reference, current = _frame(3000, 1), _frame(1500, 2, shift=True)
+    profile = build_profile(reference, KINDS, "categorical")
+    legacy = _npz_bytes(profile)
+    assert legacy[:2] == b"PK" and not profile.to_bytes().startswith(b"PK")
+    config = MonitorConfig()
+    expected = detect(profile, _columns(current), 1500, config)
+    assert detect(ModelProfile.from_bytes(legacy), _columns(current), 1500, config) == expected
+
+
+def test_stored_profiles_are_smaller_than_the_npz_archives() -> None:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"x": rng.normal(50, 10, 100_000), "y": rng.lognormal(3, 0.6, 100_000)})
+    profile = build_profile(frame, {"x": "numeric", "y": "numeric"}, None)
+    assert len(profile.to_bytes()) < 0.9 * len(_npz_bytes(profile))
 
 
 def test_threads_change_nothing_but_the_time(monkeypatch: pytest.MonkeyPatch) -> None:

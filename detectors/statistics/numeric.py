@@ -102,13 +102,44 @@ class NumericReference:
             values = kept_copy(values)  # the profile freezes its array; never freeze the caller's
         else:
             values = sorted_copy(values)
+        self._freeze(values, n_bins, None)
+
+    @classmethod
+    def from_sorted(
+        cls,
+        values: FloatArray,
+        *,
+        n_bins: int = DEFAULT_BINS,
+        epsilon: float = divergence.DEFAULT_EPSILON,
+        std: float | None = None,
+    ) -> NumericReference:
+        """A profile that takes over an ascending float64 array instead of copying it.
+
+        For arrays nobody else holds, such as a stored profile's freshly decoded columns: the
+        array is frozen (read-only) from then on. ``std`` is the stored standard deviation of
+        the same values, computed here when not given.
+
+        >>> NumericReference.from_sorted(np.array([1.0, 2.0, 3.0]), n_bins=3).edges.tolist()
+        [1.0, 2.0]
+        """
+        profile = cls.__new__(cls)
+        profile._epsilon = check_epsilon(epsilon)
+        check_n_bins(n_bins)
+        sample = as_sample(values, "reference")
+        if sample is not values or not values.flags.writeable:
+            raise ValueError("from_sorted takes over a writable float64 array; use is_sorted=True")
+        check_sorted(values, "reference")
+        profile._freeze(values, n_bins, std)
+        return profile
+
+    def _freeze(self, values: FloatArray, n_bins: int, std: float | None) -> None:
         self._sorted: FloatArray = values
         self._sorted.setflags(write=False)  # shared across runs: nobody may mutate it
         self._edges: FloatArray = sorted_quantile_edges(values, n_bins)
         self._edges.setflags(write=False)
         self._counts: IntArray = sorted_bin_counts(values, self._edges)
         self._counts.setflags(write=False)
-        self._std = _population_std(values)
+        self._std = _population_std(values) if std is None else float(std)
 
     @property
     def size(self) -> int:

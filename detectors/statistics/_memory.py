@@ -22,13 +22,13 @@ import numpy as np
 
 from detectors.statistics._checks import FloatArray
 
-__all__ = ["MIN_MAPPED_BYTES", "kept_copy", "sorted_copy"]
+__all__ = ["MIN_MAPPED_BYTES", "kept_copy", "kept_empty", "sorted_copy"]
 
 # NumPy's own huge-page threshold: smaller arrays come from the allocator's heap anyway.
 MIN_MAPPED_BYTES = 1 << 22
 
 
-def _empty(size: int) -> FloatArray:
+def kept_empty(size: int) -> FloatArray:
     """An uninitialised float64 array of ``size`` values; large ones in their own mapping."""
     if size * 8 < MIN_MAPPED_BYTES or not hasattr(mmap, "MAP_PRIVATE"):  # (not on Windows)
         return np.empty(size, dtype=np.float64)
@@ -41,7 +41,7 @@ def _empty(size: int) -> FloatArray:
 
 def kept_copy(values: FloatArray) -> FloatArray:
     """A writable copy of a one-dimensional float64 array, for keeping."""
-    copy = _empty(values.size)
+    copy = kept_empty(values.size)
     copy[...] = values
     return copy
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, or_, select, update
+from sqlalchemy import Select, Table, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from driftline.aggregates.accumulate import bucket_of
@@ -32,20 +32,32 @@ _labels = cast(Table, t.Label.__table__)
 _buckets = cast(Table, AggregateBucket.__table__)
 
 
-def _pairs() -> Select[Any]:
-    return (
-        select(
-            t.Label.event_id,
-            t.Label.label,
-            t.PredictionEvent.version_id,
-            t.PredictionEvent.event_time,
-            t.PredictionEvent.prediction,
-            t.PredictionEvent.score,
-            AggregateState.reference_id,
-            t.Model.task,
+def _pairs(session: Session) -> Select[Any]:
+    query = select(
+        t.Label.event_id,
+        t.Label.label,
+        t.PredictionEvent.version_id,
+        t.PredictionEvent.event_time,
+        t.PredictionEvent.prediction,
+        t.PredictionEvent.score,
+        AggregateState.reference_id,
+        t.Model.task,
+    ).select_from(t.Label)
+    if session.get_bind().dialect.name == "postgresql":
+        # Partitioned by day: the event's time from event_ids lets the executor probe only its
+        # day's partition. Joined on event_id alone, the planner scanned every partition
+        # (103 ms for 200 labels against 350k events in 36 days, 15 ms this way).
+        query = query.join(t.EventId, t.EventId.event_id == t.Label.event_id).join(
+            t.PredictionEvent,
+            and_(
+                t.PredictionEvent.event_id == t.EventId.event_id,
+                t.PredictionEvent.event_time == t.EventId.event_time,
+            ),
         )
-        .join(t.PredictionEvent, t.PredictionEvent.event_id == t.Label.event_id)
-        .join(AggregateState, AggregateState.version_id == t.PredictionEvent.version_id)
+    else:
+        query = query.join(t.PredictionEvent, t.PredictionEvent.event_id == t.Label.event_id)
+    return (
+        query.join(AggregateState, AggregateState.version_id == t.PredictionEvent.version_id)
         .join(t.Model, t.Model.id == t.PredictionEvent.model_id)
         .where(AggregateState.reference_id.is_not(None))
     )
@@ -57,7 +69,7 @@ def count_pairs(session: Session, event_ids: Sequence[str], now: datetime) -> in
     counted = 0
     for start in range(0, len(event_ids), _CHUNK):
         chunk = list(event_ids[start : start + _CHUNK])
-        query = _pairs().where(
+        query = _pairs(session).where(
             t.Label.event_id.in_(chunk),
             or_(
                 t.Label.aggregated_ref.is_(None),
@@ -70,7 +82,7 @@ def count_pairs(session: Session, event_ids: Sequence[str], now: datetime) -> in
 
 def sweep(session: Session, since: datetime, now: datetime, limit: int = 50_000) -> int:
     """Pair labels received since ``since`` that no write has counted yet."""
-    query = _pairs().where(t.Label.aggregated_ref.is_(None), t.Label.received_at >= since)
+    query = _pairs(session).where(t.Label.aggregated_ref.is_(None), t.Label.received_at >= since)
     return _claim_and_write(session, session.execute(query.limit(limit)).all(), now)
 
 

@@ -60,6 +60,11 @@ times = st.one_of(
             (NOW + timedelta(days=30)).isoformat(),
             (NOW + timedelta(days=6)).isoformat(),
             "2026-11-21T10:00:00." + "1" * 80 + "Z",
+            "1700000000",
+            "1700000000.5",
+            "2026-11-21T10:00:00+25:00",
+            " 2026-11-21T10:00:00Z",
+            "2026-11-21 10:00:00-03:00",
         ]
     ),
     st.integers(min_value=0, max_value=2_000_000_000),
@@ -81,9 +86,10 @@ tags = st.dictionaries(names, st.one_of(texts, st.integers()), max_size=3)
 def events(draw: st.DrawFn, valid: bool) -> dict[str, Any]:
     kind = draw(st.sampled_from(["prediction", "label"]))
     if valid:  # valid as far as the contract goes: random values, the fast path's business
-        event_time = draw(st.one_of(st.none(), st.datetimes().map(lambda d: d.isoformat())))
+        event_time = draw(st.one_of(times, st.datetimes().map(lambda d: d.isoformat())))
         if kind == "label":
-            return {"type": kind, "event_id": "l1", "model": "m", "label": draw(good_texts)}
+            label = draw(st.one_of(good_texts, numbers, st.booleans()))
+            return {"type": kind, "event_id": "l1", "model": "m", "label": label}
         return {
             "type": kind,
             "event_id": draw(ids.filter(lambda i: i not in ("", "-x", 7) and len(i) < 129)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -104,6 +105,42 @@ def test_statistic_is_scipys_bit_for_bit_across_blocks(
         reference, current = _shapes(rng, n1, n2)
         got = ks_statistic(np.sort(reference), np.sort(current))
         assert got == _scipy_unrounded_statistic(reference, current), (reference, current)
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 7, 64])
+def test_statistic_from_the_pruned_grid_is_scipys_bit_for_bit(
+    step: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The grid and its pruning on every sample, whatever share of intervals stays open.
+    monkeypatch.setattr(ecdf_module, "_STEP", step)
+    monkeypatch.setattr(ecdf_module, "_PRUNE_FROM", 2)
+    monkeypatch.setattr(ecdf_module, "_MAX_OPEN_SHARE", 1.0)
+    rng = np.random.default_rng(100 + step)
+    for _ in range(400):
+        n1 = int(rng.integers(1, 400))
+        n2 = n1 if rng.random() < 0.2 else int(rng.integers(1, 400))
+        reference, current = _shapes(rng, n1, n2)
+        got = ks_statistic(np.sort(reference), np.sort(current))
+        assert got == _scipy_unrounded_statistic(reference, current), (reference, current)
+
+
+def test_pruned_grid_on_large_samples_is_scipys_and_searches_little(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(12)
+    searched: list[int] = []
+    gaps = ecdf_module._gaps
+
+    def counting(values: np.ndarray, *rest: Any) -> float:
+        searched.append(values.size)
+        return gaps(values, *rest)
+
+    monkeypatch.setattr(ecdf_module, "_gaps", counting)
+    for shift, n1, n2 in ((0.0, 200_000, 200_000), (0.3, 200_000, 150_000), (0.0, 50_000, 90_000)):
+        reference, current = rng.normal(size=n1), rng.normal(shift, 1.0, size=n2)
+        got = ks_statistic(np.sort(reference), np.sort(current))
+        assert got == _scipy_unrounded_statistic(reference, current)
+    assert sum(searched) < 0.1 * (200_000 + 150_000 + 50_000)  # far fewer than every value
 
 
 @settings(max_examples=300, deadline=None)

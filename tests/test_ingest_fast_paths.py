@@ -124,6 +124,17 @@ def test_conformer_matches_conform_features(features: dict[str, Any]) -> None:
     assert json.dumps(fast.features) == json.dumps(plain.features)  # NaN-safe comparison
 
 
+SHARED = Conformer(SCHEMA)  # one for all examples: its cache of shapes sees many of them
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from([*SCHEMA, "colour"]), feature_values, max_size=4))
+def test_a_conformer_used_many_times_matches_conform_features(features: dict[str, Any]) -> None:
+    fast, plain = SHARED(features), conform_features(features, SCHEMA)
+    assert (fast.extra, fast.violations) == (plain.extra, plain.violations)
+    assert json.dumps(fast.features) == json.dumps(plain.features)  # NaN-safe comparison
+
+
 def test_conformer_keeps_the_usual_event_as_is() -> None:
     features = {"amount": 3, "country": "DE", "is_new": False}
     assert Conformer(SCHEMA)(features).features is features

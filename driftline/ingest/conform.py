@@ -103,6 +103,9 @@ _AS_IS: dict[FeatureType, tuple[type, ...]] = {
 }
 
 
+_MAX_SHAPES = 256  # per Conformer (one per model and batch): bounded whatever the input
+
+
 def _all_finite(values: Any) -> bool:
     floats = compress(values, map(isinstance, values, repeat(float)))
     try:
@@ -124,10 +127,18 @@ class Conformer:
         self._as_is = frozenset(
             (name, cls) for name, kind in self.schema.items() for cls in _AS_IS[kind]
         )
+        # The events of a batch mostly share one shape (names in order, and value types): its
+        # verdict is looked up with one hash of two tuples instead of a set probe per feature.
+        self._shapes: dict[tuple[tuple[str, ...], tuple[type, ...]], bool] = {}
 
     def __call__(self, features: dict[str, Any]) -> Conformed:
         values = features.values()
-        kinds = zip(features, map(type, values), strict=True)
-        if self._as_is.issuperset(kinds) and _all_finite(values):
+        shape = (tuple(features), tuple(map(type, values)))
+        as_is = self._shapes.get(shape)
+        if as_is is None:
+            as_is = self._as_is.issuperset(zip(*shape, strict=True))
+            if len(self._shapes) < _MAX_SHAPES:
+                self._shapes[shape] = as_is
+        if as_is and _all_finite(values):
             return Conformed(features, None, None)
         return conform_features(features, self.schema)

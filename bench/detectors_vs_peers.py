@@ -12,10 +12,13 @@ Driftline's reference, Evidently and NannyML; a dict of arrays for Driftline's w
 arrays with integer category codes for Alibi Detect and SciPy). Memory: peak RSS of the
 subprocess (``ru_maxrss``) at the end minus the peak right after its inputs were loaded.
 
-Driftline is measured twice: the default ``MonitorConfig`` (references above 1000 rows use
-Wasserstein and Jensen-Shannon) and every numeric feature forced to KS, which pays SciPy's
-exact KS p-value. Alibi Detect and NannyML live in their own virtualenv, ``.venv-peers``
-(``bench/peers/requirements.txt``); without it those cases are reported as not run.
+Driftline is measured three ways: the default ``MonitorConfig`` (references above 1000 rows
+use Wasserstein and Jensen-Shannon); every numeric feature forced to KS, which pays SciPy's
+exact KS p-value; and ``driftline_stored``, the production split, where the upload builds the
+profile and serialises it ("fit / profile" column) and a run loads the stored profile and
+detects ("detect" column: the cost of one run). Alibi Detect and NannyML live in their own
+virtualenv, ``.venv-peers`` (``bench/peers/requirements.txt``); without it those cases are
+reported as not run.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ SIZES = {"10k": (10_000, 20, 120), "100k": (100_000, 50, 300), "1M": (1_000_000,
 CASES = {
     "driftline": ("Driftline, default MonitorConfig", False),
     "driftline_ks": ("Driftline, numeric forced to KS", False),
+    "driftline_stored": ("Driftline, stored profile (+to_bytes; run: from_bytes+detect)", False),
     "evidently": ("Evidently DataDriftPreset() default", False),
     "evidently_psi": ('Evidently DataDriftPreset(method="psi")', False),
     "scipy": ("scipy ks_2samp + chi2_contingency loop", False),

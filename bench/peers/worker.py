@@ -79,11 +79,15 @@ class Inputs:
 Phase = Callable[[], Any]
 
 
-def _driftline(inputs: Inputs, force_ks: bool) -> tuple[list[tuple[str, Phase]], Phase]:
+def _driftline(
+    inputs: Inputs, force_ks: bool, stored: bool = False
+) -> tuple[list[tuple[str, Phase]], Phase]:
+    """Profile then detect; with ``stored``, as in production: the upload builds the profile and
+    serialises it, a run loads the stored profile and detects."""
     sys.path.insert(0, str(ROOT))
     from detectors.config import FeatureOverride, MonitorConfig
     from detectors.drift import detect
-    from detectors.profile import build_profile
+    from detectors.profile import ModelProfile, build_profile
 
     reference = inputs.frame("ref")
     current = inputs.columns("cur")
@@ -94,9 +98,12 @@ def _driftline(inputs: Inputs, force_ks: bool) -> tuple[list[tuple[str, Phase]],
 
     def build() -> None:
         state["profile"] = build_profile(reference, kinds, None)
+        if stored:
+            state["blob"] = state.pop("profile").to_bytes()
 
     def run() -> None:
-        state["result"] = detect(state["profile"], current, inputs.rows, config)
+        profile = ModelProfile.from_bytes(state["blob"]) if stored else state["profile"]
+        state["result"] = detect(profile, current, inputs.rows, config)
 
     return [("build", build), ("detect", run)], lambda: len(state["result"].drifted_features)
 
@@ -198,6 +205,7 @@ def _nannyml(inputs: Inputs) -> tuple[list[tuple[str, Phase]], Phase]:
 CASES: dict[str, Callable[[Inputs], tuple[list[tuple[str, Phase]], Phase]]] = {
     "driftline": lambda i: _driftline(i, force_ks=False),
     "driftline_ks": lambda i: _driftline(i, force_ks=True),
+    "driftline_stored": lambda i: _driftline(i, force_ks=False, stored=True),
     "evidently": lambda i: _evidently(i, None),
     "evidently_psi": lambda i: _evidently(i, "psi"),
     "scipy": _scipy,

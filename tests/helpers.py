@@ -5,6 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import numpy as np
+import pandas as pd
+
 FRAUD_MODEL: dict[str, Any] = {
     "name": "fraud",
     "task": "binary_classification",
@@ -29,3 +32,16 @@ def prediction(i: int = 0, **overrides: Any) -> dict[str, Any]:
     }
     event.update(overrides)
     return event
+
+
+def fraud_reference_csv(n: int = 2000) -> str:
+    """A seeded reference for FRAUD_MODEL as CSV: amount ~ N(100, 20), three countries."""
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "amount": rng.normal(100, 20, n),
+            "country": rng.choice(["DE", "FR", "US"], n),
+            "is_new": rng.random(n) < 0.3,
+            "prediction": rng.choice(["0", "1"], n),
+        }
+    ).to_csv(index=False)

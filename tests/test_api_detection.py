@@ -6,22 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-import pandas as pd
 from fastapi.testclient import TestClient
 
-from tests.helpers import FRAUD_MODEL
-
-
-def _reference(n: int = 2000) -> str:
-    rng = np.random.default_rng(0)
-    return pd.DataFrame(
-        {
-            "amount": rng.normal(100, 20, n),
-            "country": rng.choice(["DE", "FR", "US"], n),
-            "is_new": rng.random(n) < 0.3,
-            "prediction": rng.choice(["0", "1"], n),
-        }
-    ).to_csv(index=False)
+from tests.helpers import FRAUD_MODEL, fraud_reference_csv
 
 
 def _events(n: int, seed: int, shift: bool, when: datetime) -> list[dict[str, object]]:
@@ -46,7 +33,7 @@ def _events(n: int, seed: int, shift: bool, when: datetime) -> list[dict[str, ob
 
 def _setup(client: TestClient) -> None:
     assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201
-    upload = client.post("/v1/models/fraud/versions/1/reference", content=_reference())
+    upload = client.post("/v1/models/fraud/versions/1/reference", content=fraud_reference_csv())
     assert upload.status_code == 201, upload.text
 
 
@@ -89,7 +76,7 @@ def test_insufficient_data_and_missing_reference(client: TestClient) -> None:
     assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201
     missing = client.post("/v1/models/fraud/detect")
     assert missing.status_code == 404 and "upload one first" in missing.json()["detail"]
-    client.post("/v1/models/fraud/versions/1/reference", content=_reference())
+    client.post("/v1/models/fraud/versions/1/reference", content=fraud_reference_csv())
     client.post("/v1/events", json=_events(20, 3, True, datetime.now(UTC)))
     run = client.post("/v1/models/fraud/detect").json()
     assert run["status"] == "insufficient_data" and run["dataset_drift"] is None

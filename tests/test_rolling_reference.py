@@ -11,28 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from fastapi.testclient import TestClient
 from scipy import stats
 
 from detectors.maintenance import maintain
 from driftline.core.aggregate_settings import AggregateSettings
 from driftline.core.storage import Database
-from tests.helpers import FRAUD_MODEL
+from tests.helpers import FRAUD_MODEL, fraud_reference_csv
 
 HOUR = timedelta(hours=1)
-
-
-def _reference(n: int = 2000) -> str:
-    rng = np.random.default_rng(0)
-    return pd.DataFrame(
-        {
-            "amount": rng.normal(100, 20, n),
-            "country": rng.choice(["DE", "FR", "US"], n),
-            "is_new": rng.random(n) < 0.3,
-            "prediction": rng.choice(["0", "1"], n),
-        }
-    ).to_csv(index=False)
 
 
 def _events(n: int, seed: int, mean: float, when: datetime) -> list[dict[str, Any]]:
@@ -58,7 +45,7 @@ def _events(n: int, seed: int, mean: float, when: datetime) -> list[dict[str, An
 
 def _setup(client: TestClient, rolling: bool = True) -> None:
     assert client.post("/v1/models", json=FRAUD_MODEL).status_code == 201
-    upload = client.post("/v1/models/fraud/versions/1/reference", content=_reference())
+    upload = client.post("/v1/models/fraud/versions/1/reference", content=fraud_reference_csv())
     assert upload.status_code == 201, upload.text
     monitor = client.get("/v1/models/fraud/versions/1/monitor").json()
     assert monitor["rolling_reference"] is False  # off by default

@@ -215,3 +215,18 @@ def test_two_schedulers_making_the_same_day_do_not_fail(database: Database) -> N
     with database.engine.begin() as conn:  # the second finds it made: nothing to do
         assert partitions.create_day(conn, day) == 0
         assert day in partitions.days(conn)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_dropped_days_ids_are_forgotten_batch_by_batch(database: Database) -> None:
+    _register(database)
+    old_day, kept_day = (NOW - timedelta(days=50)).date(), (NOW - timedelta(days=1)).date()
+    with database.engine.begin() as conn:
+        for day in (old_day, kept_day):
+            if day not in partitions.days(conn):
+                partitions.create_day(conn, day)
+    _store(database, _events(50, datetime.combine(old_day, datetime.min.time(), UTC)))
+    _store(database, _events(5, datetime.combine(kept_day, datetime.min.time(), UTC)))
+    done = partitions.upkeep(database.engine.begin, NOW.date(), NOW.date() - timedelta(30), 0, 7)
+    assert done.forgotten == 50 and old_day in done.dropped and kept_day not in done.dropped
+    assert _count(database, t.EventId) == 5

@@ -60,17 +60,10 @@ def _expire_partitioned(database: Database, now: datetime, cutoff: datetime, out
     keep_from = cutoff.astimezone(UTC).date()
     done = partitions.upkeep(database.engine.begin, now.astimezone(UTC).date(), keep_from)
     out.created_days, out.dropped_days = done.created, done.dropped
-    before = datetime.combine(keep_from, time(), UTC)
+    # One id per stored event: the ids deleted count the events removed with them.
+    out.events += done.forgotten
     with database.engine.begin() as connection:
-        partitions.delete_default_before(connection, before)
-    # One id per stored event: the ids deleted count the events the partitions took with them.
-    while True:
-        with database.write() as session:
-            oldest = select(t.EventId.event_id).where(t.EventId.event_time < before).limit(50_000)
-            removed = session.execute(delete(t.EventId).where(t.EventId.event_id.in_(oldest)))
-            out.events += int(removed.rowcount)  # type: ignore[attr-defined]
-        if not removed.rowcount:  # type: ignore[attr-defined]
-            return
+        out.events += partitions.delete_default_before(connection, cutoff)
 
 
 def _delete_in_batches(

@@ -183,11 +183,13 @@ class PredictionEvent(Base):
 
 class EventId(Base):
     """PostgreSQL only: every stored prediction's ``event_id`` (the partitioned
-    ``prediction_events`` cannot keep them unique), with its event time so that retention
-    forgets a day's ids when it drops that day's partition."""
+    ``prediction_events`` cannot keep them unique), with its event time, which finds the one
+    partition that holds the event (``aggregates.pairs``)."""
 
     __tablename__ = "event_ids"
-    __table_args__ = (Index(None, "event_time"), {"info": {"dialects": ("postgresql",)}})
+    # No index on event_time: retention deletes a dropped day's ids through that day's rows
+    # (core.storage.partitions), which saves every insert an index entry.
+    __table_args__ = {"info": {"dialects": ("postgresql",)}}
 
     event_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     event_time: Mapped[datetime] = mapped_column(Timestamp)

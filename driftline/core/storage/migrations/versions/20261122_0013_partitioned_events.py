@@ -88,7 +88,6 @@ def upgrade() -> None:
         "INSERT INTO event_ids (event_id, event_time) "
         "SELECT event_id, event_time FROM prediction_events_0012"
     )
-    op.create_index(op.f("ix_event_ids_event_time"), "event_ids", ["event_time"])
     op.execute("DROP TABLE prediction_events_0012")
     op.execute("ALTER SEQUENCE prediction_events_id_seq OWNED BY prediction_events.id")
     # The primary key of a partitioned table must hold the partition key.

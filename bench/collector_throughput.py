@@ -30,7 +30,7 @@ import httpx
 import psycopg
 from kafka import KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from collector import loop as collector_loop
 from collector import writer as collector_writer
@@ -272,8 +272,13 @@ def processes(broker: Broker, topic: str, url: str, events: int, n: int) -> floa
 def fresh_database(url: str) -> None:
     database = Database(DatabaseSettings(url=url))
     upgrade(database)
+    # The ids of stored events too (a registry table, where the schema has one): re-reading
+    # the topic into a database that still knows them would store nothing (duplicates).
+    registry = t.PredictionEvent.__table__.info.get("id_registry")
     with database.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM prediction_events")
+        if registry and inspect(conn).has_table(registry):
+            conn.exec_driver_sql(f"DELETE FROM {registry}")  # noqa: S608 - our table name
     with database.write() as session:
         if not session.scalar(select(t.Model.id).where(t.Model.name == "bench")):
             create_model(session, ModelSpec.model_validate(MODEL))

@@ -88,7 +88,15 @@ def produce(broker: Broker, topic: str, events: int) -> None:
     producer.close()
 
 
-def ceiling(broker: Broker, topic: str, events: int) -> float:
+def _broker_cpu(broker: Broker) -> float:
+    """CPU seconds the broker process used so far (Linux /proc)."""
+    if broker.process is None:
+        return 0.0
+    fields = Path(f"/proc/{broker.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def ceiling(broker: Broker, topic: str, events: int) -> dict[str, float]:
     """A kafka-python group consumer that only counts events: the most any collector gets."""
     consumer = KafkaConsumer(
         topic,
@@ -102,6 +110,7 @@ def ceiling(broker: Broker, topic: str, events: int) -> float:
     )
     seen = 0
     started = None
+    cpu, broker_cpu = time.process_time(), _broker_cpu(broker)
     while seen < events:
         for records in consumer.poll(timeout_ms=1000).values():
             started = started or time.perf_counter()
@@ -109,8 +118,9 @@ def ceiling(broker: Broker, topic: str, events: int) -> float:
                 seen += record.value.count(b'"event_id"')
     assert started is not None
     rate = events / (time.perf_counter() - started)
+    cpu, broker_cpu = time.process_time() - cpu, _broker_cpu(broker) - broker_cpu
     consumer.close()
-    return rate
+    return {"rate": rate, "client_us": cpu / events * 1e6, "broker_us": broker_cpu / events * 1e6}
 
 
 def settings_for(broker: Broker, topic: str, url: str) -> Settings:
@@ -178,6 +188,7 @@ def in_process(
     registry = collector._metrics.registry
     started = None
     server_started = _postgres_cpu(server)  # idle until the group is joined
+    cpu, broker_cpu = time.process_time(), _broker_cpu(broker)
     try:
         while (
             registry.get_sample_value(
@@ -195,6 +206,7 @@ def in_process(
     assert started is not None
     total = time.perf_counter() - started
     server_cpu = _postgres_cpu(server) - server_started
+    cpu, broker_cpu = time.process_time() - cpu, _broker_cpu(broker) - broker_cpu
     assert count(database) == events
     collector.consumer.close(autocommit=False)  # type: ignore[union-attr]
     database.dispose()
@@ -205,6 +217,8 @@ def in_process(
         "insert": spent["insert"] / total,
         "commit": (spent["write"] - spent["store"]) / total,
         "server_us": server_cpu / events * 1e6,
+        "client_us": cpu / events * 1e6,
+        "broker_us": broker_cpu / events * 1e6,
     }
 
 
@@ -274,7 +288,7 @@ def fresh_database(url: str) -> None:
     upgrade(database)
     # The ids of stored events too (a registry table, where the schema has one): re-reading
     # the topic into a database that still knows them would store nothing (duplicates).
-    registry = t.PredictionEvent.__table__.info.get("id_registry")
+    registry = getattr(t.PredictionEvent.__table__, "info", {}).get("id_registry")
     with database.engine.begin() as conn:
         conn.exec_driver_sql("DELETE FROM prediction_events")
         if registry and inspect(conn).has_table(registry):
@@ -291,9 +305,8 @@ def one_round(
     rows: list[tuple[str, int, float, dict[str, float] | None]] = []
     topic = broker.create_topic(partitions=4)
     produce(broker, topic, events)
-    rows.append(
-        ("plain kafka-python consume loop (ceiling)", 1, ceiling(broker, topic, events), None)
-    )
+    peer = ceiling(broker, topic, events)
+    rows.append(("plain kafka-python consume loop (ceiling)", 1, peer["rate"], peer))
     for name, url in (("PostgreSQL", pg_url), ("SQLite", sqlite_url)):
         fresh_database(url)
         result = in_process(broker, topic, url, events, server if name == "PostgreSQL" else None)
@@ -331,16 +344,18 @@ def main() -> None:
         print(f"\nround {number}\n")
         print(
             "| path | processes | events/s | vs ceiling | wall time in decode+validate / rows "
-            "/ insert / commit | PostgreSQL server CPU per event |"
+            "/ insert / commit | CPU per event: this process / broker / PostgreSQL server |"
         )
         print("| --- | --- | --- | --- | --- | --- |")
         for name, n, rate, split in rows:
             where = cpu = ""
-            if split:
+            if split and "decode" in split:
                 where = " / ".join(
                     f"{split[k]:.0%}" for k in ("decode", "rows", "insert", "commit")
                 )
-                cpu = f"{split['server_us']:.1f} us" if split["server_us"] else ""
+            if split:
+                on_server = f"{split['server_us']:.1f}" if split.get("server_us") else "-"
+                cpu = f"{split['client_us']:.1f} / {split['broker_us']:.1f} / {on_server} us"
             print(f"| {name} | {n} | {rate:,.0f} | {rate / ceiling_rate:.2f}x | {where} | {cpu} |")
 
 

@@ -184,6 +184,8 @@ def maintain(
     """One maintenance pass (the scheduler runs it every ``maintenance_seconds``)."""
     now = now or datetime.now(UTC)
     out = Maintained()
+    with database.write() as session:  # first: it feeds /metrics, with or without aggregates
+        stored_counts.fold(session)
     if settings.enabled:
         out.switched = ensure_layouts(database, settings, now)
         out.rebuilt_events = rebuild(database, settings, now, settings.maintenance_seconds / 2)
@@ -197,6 +199,4 @@ def maintain(
             if batch < 200:
                 break
     out.reevaluated = reevaluate(database, settings, owner, now)
-    with database.write() as session:
-        stored_counts.fold(session)  # kept with or without aggregates: it feeds /metrics
     return out

@@ -25,11 +25,16 @@ R = TypeVar("R")
 MIN_PARALLEL_VALUES = 200_000
 
 
+# A container's CPU quota is not in its affinity mask: a 1-CPU pod on a 64-core node would see 64.
+MAX_WORKERS = 8
+
+
 def worker_count() -> int:
-    """Cores this process may run on (its CPU affinity where the OS reports it)."""
+    """Cores this process may run on (its CPU affinity where the OS reports it), at most
+    ``MAX_WORKERS``."""
     if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+        return min(len(os.sched_getaffinity(0)), MAX_WORKERS)
+    return min(os.cpu_count() or 1, MAX_WORKERS)
 
 
 def _interleaved(kinds: Sequence[bool]) -> list[int]:

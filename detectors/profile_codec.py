@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import struct
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -49,7 +50,8 @@ def _codec() -> pa.Codec:
 def _pack(values: FloatArray) -> bytes:
     size = values.size
     planes = np.empty((8, size), dtype=np.uint8)
-    as_bytes = np.ascontiguousarray(values).view(np.uint8).reshape(size, 8)
+    # Little-endian whatever the machine, so a profile stored by one host loads on any other.
+    as_bytes = np.ascontiguousarray(values, dtype="<f8").view(np.uint8).reshape(size, 8)
     for begin in range(0, size, _BLOCK):
         planes[:, begin : begin + _BLOCK] = as_bytes[begin : begin + _BLOCK].T
     packed: bytes = _codec().compress(planes, asbytes=True)
@@ -63,6 +65,8 @@ def _unpack(packed: memoryview, size: int) -> FloatArray:
     as_bytes = values.view(np.uint8).reshape(size, 8)
     for begin in range(0, size, _BLOCK):
         as_bytes[begin : begin + _BLOCK] = planes[:, begin : begin + _BLOCK].T
+    if sys.byteorder == "big":
+        values.byteswap(inplace=True)  # stored little-endian
     return values
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session, defer
 
-from detectors import aggregate_path
+from detectors import aggregate_path, profile_codec
 from detectors.aggregate_path import Path
 from detectors.binned_detect import Bounds
 from detectors.drift import DatasetResult, FeatureResult, detect
@@ -42,6 +42,8 @@ def profile_for(
     if reference.profile is not None:
         profile = ModelProfile.from_bytes(reference.profile)
         if profile.n_bins == n_bins:
+            if not profile_codec.is_encoded(reference.profile):
+                reference.profile = profile.to_bytes()  # an .npz profile: decoded once, not per run
             return profile
     frame = pd.read_parquet(io.BytesIO(reference.data))
     kinds = {f["name"]: f["type"] for f in model.features}

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 import driftline
 from driftline.core.storage import Database
 from driftline.core.storage.migrate import head_revision
@@ -69,12 +71,15 @@ def test_up_stops_its_parts_and_exits_0_on_sigterm(tmp_path: Path) -> None:
         [DRIFTLINE, "up"], cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True
     )
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    while True:
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
             break
         except OSError:
             assert up.poll() is None, up.communicate()[1]
+            if time.monotonic() > deadline:
+                up.kill()
+                pytest.fail(f"the API never answered: {up.communicate()[1][-3000:]}")
             time.sleep(0.2)
     up.send_signal(signal.SIGTERM)
     _, stderr = up.communicate(timeout=60)

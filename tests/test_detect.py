@@ -263,6 +263,7 @@ def test_stored_profiles_are_smaller_than_the_npz_archives() -> None:
 
 
 def test_threads_change_nothing_but_the_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "worker_count", lambda: 2)  # threads even on a 1-core runner
     reference, current = _frame(3000, 1), _frame(1500, 2, shift=True)
     outcomes = []
     for threshold in (10**12, 0):  # in the calling thread, then in threads whatever the size

@@ -131,7 +131,8 @@ def test_off_by_default_and_skipped_on_the_aggregate_path(
     assert _detect(client, end)["previous_window"] is None
 
     monitor = client.get("/v1/models/fraud/versions/1/monitor").json()
-    client.put("/v1/models/fraud/versions/1/monitor", json=monitor | {"rolling_reference": True})
+    turned_on = monitor | {"rolling_reference": True}
+    assert client.put("/v1/models/fraud/versions/1/monitor", json=turned_on).status_code == 200
     maintain(database, AggregateSettings(), "test")  # the aggregates are built for the reference
     run = _detect(client, end, path="aggregates")
     assert run["path"] == "aggregates"

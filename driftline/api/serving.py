@@ -26,4 +26,7 @@ class Server(uvicorn.Server):
             try:
                 yield
             finally:
-                self._captured_signals.clear()
+                # A private list of uvicorn's (0.29 and later); without it there is nothing to undo.
+                captured = getattr(self, "_captured_signals", None)
+                if isinstance(captured, list):
+                    captured.clear()

@@ -103,3 +103,8 @@ def expire() -> None:
     finally:
         database.dispose()
     typer.echo(f"deleted {done.events:,} events, {done.labels:,} labels, {done.buckets:,} buckets")
+    if done.created_days or done.dropped_days:  # PostgreSQL: the raw events' day partitions
+        typer.echo(
+            f"partitions: created {len(done.created_days)} day(s), "
+            f"dropped {len(done.dropped_days)} day(s)"
+        )

@@ -5,6 +5,7 @@ deletion without foreign keys, and migration 0013 down and up with rows present.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -230,3 +231,32 @@ def test_a_dropped_days_ids_are_forgotten_batch_by_batch(database: Database) -> 
     done = partitions.upkeep(database.engine.begin, NOW.date(), NOW.date() - timedelta(30), 0, 7)
     assert done.forgotten == 50 and old_day in done.dropped and kept_day not in done.dropped
     assert _count(database, t.EventId) == 5
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_deleting_a_model_waits_for_its_ingest_in_flight(database: Database) -> None:
+    """No foreign key holds the model any more: the version lock must, or rows would be left."""
+    _register(database)
+    in_flight, finish = threading.Event(), threading.Event()
+
+    def ingest() -> None:
+        with database.write() as session:
+            store_events(session, [parse_event(e) for e in _events(10, NOW)])
+            in_flight.set()
+            finish.wait(20)
+
+    def delete() -> None:
+        with database.write() as session:
+            delete_model(session, "fraud", force=True)
+
+    writer = threading.Thread(target=ingest)
+    writer.start()
+    assert in_flight.wait(20)
+    deleter = threading.Thread(target=delete)
+    deleter.start()
+    deleter.join(1.0)
+    assert deleter.is_alive()  # waiting for the ingest to commit
+    finish.set()
+    writer.join(20)
+    deleter.join(20)
+    assert _count(database, t.PredictionEvent) == 0 and _count(database, t.EventId) == 0

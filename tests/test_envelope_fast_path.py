@@ -15,9 +15,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import field_validator
 
 from collector import decode as decode_module
 from collector.decode import Decoded, Origin, decode_message
+from driftline.core import envelope as envelope_module
 from driftline.core.contract import EventRejection, PredictionEvent, parse_event
 from driftline.core.envelope import validate_envelope
 from driftline.core.modelspec import ModelSpec
@@ -144,6 +146,9 @@ def _same(fast: Any, slow: Any) -> None:
     # repr tells 1 from 1.0 and True, shows NaN, and the time zone object of datetimes.
     assert repr(fast.__dict__) == repr(slow.__dict__)
     assert fast.__pydantic_fields_set__ == slow.__pydantic_fields_set__
+    assert fast.__pydantic_extra__ == slow.__pydantic_extra__
+    assert fast.__pydantic_private__ == slow.__pydantic_private__
+    assert fast.model_dump_json() == slow.model_dump_json()  # what a dead letter holds
 
 
 def _compare(body: dict[str, Any], ascii_only: bool) -> bool:
@@ -292,3 +297,20 @@ def test_stored_rows_are_the_same_with_the_fast_paths_features(
     with_fast, without = captured
     assert with_fast == without
     assert len(with_fast) == len(events)
+
+
+def test_a_contract_field_the_fast_path_does_not_know_stops_it_loudly() -> None:
+    """A new field checked in Python must get its Rust counterpart in FAST_FIELDS (a plain
+    field without Python validators is taken from the model as it is)."""
+
+    class Wider(PredictionEvent):
+        region: str | None = None
+        shard: int = 0
+
+        @field_validator("shard")
+        @classmethod
+        def _small(cls, value: int) -> int:
+            return value
+
+    with pytest.raises(RuntimeError, match="does not match its fields"):
+        envelope_module._model(Wider, envelope_module.FAST_FIELDS[PredictionEvent])

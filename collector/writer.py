@@ -18,6 +18,9 @@ from driftline.ingest.store import store_events
 
 __all__ = ["BatchResult", "database_unavailable", "write_batch", "write_one_by_one"]
 
+# Dead-letter reasons of events store_events refused, by the field at fault.
+_CATEGORIES = {"model": "unknown_model", "event_time": "past_retention"}
+
 log = logging.getLogger(__name__)
 
 
@@ -61,7 +64,7 @@ def write_batch(database: Database, decoded: Decoded, payload_cap: int) -> Batch
                 Rejected(
                     decoded.origins[index],
                     reason,
-                    "unknown_model" if _field == "model" else "invalid_contract",
+                    _CATEGORIES.get(_field, "invalid_contract"),
                     json.dumps(event.model_dump(mode="json")).encode(),
                     model=event.model,
                 )

@@ -54,7 +54,7 @@ class COLLECTOR:
         "driftline_collector_dead_letters_total",
         "counter",
         "Messages or events dead-lettered, by reason "
-        "(not_json, invalid_contract, too_large, unknown_model).",
+        "(not_json, invalid_contract, too_large, unknown_model, past_retention).",
         ("reason",),
     )
     BATCH_SECONDS = MetricSpec(

@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -151,6 +152,29 @@ def test_unknown_model_is_dead_lettered_not_retried(flaky: FlakyDatabase) -> Non
     assert (
         registry.get_sample_value(
             "driftline_collector_dead_letters_total", {"reason": "unknown_model"}
+        )
+        == 1
+    )
+
+
+def test_an_event_older_than_retention_is_dead_lettered_with_its_reason(
+    flaky: FlakyDatabase,
+) -> None:
+    with flaky.write() as session:
+        horizon = datetime.now(UTC) - timedelta(days=30)  # as a retention pass leaves it
+        session.add(t.RawEventHorizon(id=1, forgotten_before=horizon))
+    old = prediction(0, event_time=(datetime.now(UTC) - timedelta(days=40)).isoformat())
+    consumer = InMemoryConsumer(TOPIC, 1)
+    consumer.produce(0, [json.dumps(old).encode(), *_messages(3)])
+    collector, registry = _collector(flaky, consumer)
+    _drain(collector, consumer)
+    assert _count(flaky, t.PredictionEvent) == 3
+    with flaky.read() as session:
+        letter = session.scalars(select(t.DeadLetter)).one()
+    assert letter.offset == 0 and "removed by retention" in letter.reason
+    assert (
+        registry.get_sample_value(
+            "driftline_collector_dead_letters_total", {"reason": "past_retention"}
         )
         == 1
     )

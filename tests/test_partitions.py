@@ -133,7 +133,7 @@ def test_retention_drops_days_and_their_ids_and_keeps_aggregates(database: Datab
     assert (again.events, again.created_days, again.dropped_days) == (0, [], [])
 
 
-def test_a_redelivery_older_than_retention_is_a_duplicate(database: Database) -> None:
+def test_a_redelivery_older_than_retention_is_refused_with_its_reason(database: Database) -> None:
     """Its id is forgotten with its day: storing it would count it in the aggregates twice."""
     _setup(database)
     maintain(database, SETTINGS, "test")
@@ -141,8 +141,13 @@ def test_a_redelivery_older_than_retention_is_a_duplicate(database: Database) ->
     assert len(_store(database, old)[0]) == 20
     expire(database, NOW, 30, 400)
     assert _count(database, t.PredictionEvent) == 0
-    stored, duplicate = _store(database, old + _events(5, NOW - timedelta(hours=2)))
-    assert stored == list(range(20, 25)) and duplicate == list(range(20))
+    with database.write() as session:
+        batch = old + _events(5, NOW - timedelta(hours=2))
+        out = store_events(session, [parse_event(e) for e in batch])
+    assert out.stored == list(range(20, 25)) and out.duplicate == []
+    assert sorted(out.rejected) == list(range(20))
+    field, reason = out.rejected[0]
+    assert field == "event_time" and "removed by retention" in reason
     assert _count(database, t.PredictionEvent) == 5
     assert _total(database).n_events == 25
 

@@ -141,6 +141,9 @@ def store_events(
     label_at: list[int] = []
     seen: set[tuple[str, str]] = set()
     aggregates = IngestAggregates(session)  # window aggregates of what gets stored
+    # Retention has forgotten the ids of predictions older than this (storage.bulk re-checks it
+    # under its lock; a batch racing a retention pass gets duplicates there instead).
+    horizon = session.scalar(select(t.RawEventHorizon.forgotten_before))
     for index, event in enumerate(events):
         info = models.get(event.model)
         if info is None:
@@ -165,6 +168,10 @@ def store_events(
             if problem:
                 outcome.rejected[index] = ("prediction", problem)
                 continue
+        when = event.event_time or now
+        if horizon is not None and when < horizon:
+            outcome.rejected[index] = ("event_time", _past_retention(when, horizon))
+            continue
         seen.add(key)
         version_key = (info.id, event.model_version)
         version_id = versions.get(version_key)
@@ -178,7 +185,6 @@ def store_events(
             features_json = encoded_features[index] or _json(features)
         else:
             features_json = _json(conformed.features)
-        when = event.event_time or now
         aggregates.add(
             index, version_id, info.id, when, conformed.features, conformed.violations, output
         )
@@ -216,6 +222,14 @@ def store_events(
     aggregates.record(outcome.stored, events)
     add_stored(session, Counter(row[1] for row in stored))  # per model id
     return outcome
+
+
+def _past_retention(when: datetime, horizon: datetime) -> str:
+    return (
+        f"event_time {when.isoformat()} is before {horizon.isoformat()}: raw events that old "
+        "have been removed by retention (aggregates.raw_retention_days), so this one can no "
+        "longer be stored or told apart from a re-delivery"
+    )
 
 
 def _insert(

@@ -198,7 +198,7 @@ class EventId(Base):
 class RawEventHorizon(Base):
     """One row: retention has removed the raw events (and their ids) with an event time before
     ``forgotten_before``. A prediction older than that cannot be told from a re-delivery any
-    more, so ingest treats it as a duplicate instead of counting it in the aggregates again."""
+    more, so ingest refuses it (with its reason) instead of counting it in the aggregates again."""
 
     __tablename__ = "raw_event_horizon"
 

@@ -314,3 +314,23 @@ def test_a_contract_field_the_fast_path_does_not_know_stops_it_loudly() -> None:
 
     with pytest.raises(RuntimeError, match="does not match its fields"):
         envelope_module._model(Wider, envelope_module.FAST_FIELDS[PredictionEvent])
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"schema_version":1,"events":[],"events":[{"type":"label","event_id":"a",'
+        b'"model":"m","label":1}]}',
+        b'{"schema_version":1,"events":[{"type":"label","event_id":"a","event_id":"b",'
+        b'"model":"m","label":1}]}',
+        b'{"schema_version":1,"events":[{"type":"prediction","event_id":"a","model":"m",'
+        b'"prediction":1,"features":{"x":1,"x":"s"}}]}',
+        b'{"schema_version":1,"events":[{"type":"label","type":"prediction","event_id":"a",'
+        b'"model":"m","prediction":1,"features":{}}]}',
+    ],
+)
+def test_repeated_keys_mean_what_they_mean_to_the_slow_path(payload: bytes) -> None:
+    fast, slow = validate_envelope(payload), _slow(payload)
+    assert fast is not None and slow is not None  # the last of repeated keys wins in both
+    for event, expected in zip(fast.events, slow, strict=True):
+        _same(event, expected)

@@ -106,10 +106,6 @@ def _json(value: Any) -> bytes | None:
         return json.dumps(value, separators=(",", ":")).encode()
 
 
-def _finite(value: object) -> bool:
-    return not isinstance(value, float) or math.isfinite(value)
-
-
 def _output(value: object, kind: FeatureType, what: str) -> tuple[object, str | None]:
     """A prediction or label as the model's declared type, or why it cannot be one."""
     try:
@@ -140,6 +136,7 @@ def store_events(
     prediction_at: list[int] = []  # input position of each row
     label_at: list[int] = []
     seen: set[tuple[str, str]] = set()
+    encoded_outputs: dict[str, bytes | None] = {}
     aggregates = IngestAggregates(session)  # window aggregates of what gets stored
     # Retention has forgotten the ids of predictions older than this (storage.bulk re-checks it
     # under its lock; a batch racing a retention pass gets duplicates there instead).
@@ -163,7 +160,8 @@ def store_events(
             label_at.append(index)
             continue
         output = event.prediction
-        if type(output) not in info.prediction_as_is or not _finite(output):
+        kind = type(output)
+        if kind not in info.prediction_as_is or (kind is float and not math.isfinite(output)):
             output, problem = _output(output, info.prediction_type, "prediction")
             if problem:
                 outcome.rejected[index] = ("prediction", problem)
@@ -190,13 +188,20 @@ def store_events(
         )
         if conformed.violations:
             outcome.type_violations += 1
-        # None checks inline: most events have no extras, violations, score or tags.
+        # None checks inline: most events have no extras, violations, score or tags; a model's
+        # predictions are mostly a few labels, encoded once per batch.
         extra, violations, score, tags = (
             conformed.extra,
             conformed.violations,
             event.score,
             event.tags,
         )
+        if type(output) is str:
+            output_json = encoded_outputs.get(output)
+            if output_json is None:
+                output_json = encoded_outputs[output] = _json(output)
+        else:
+            output_json = _json(output)
         predictions.append(
             (
                 event.event_id,
@@ -207,7 +212,7 @@ def store_events(
                 features_json,
                 None if extra is None else _json(extra),
                 None if violations is None else _json(violations),
-                _json(output),
+                output_json,
                 None if score is None else _json(score),
                 None if tags is None else _json(tags),
             )

@@ -135,6 +135,19 @@ def test_a_conformer_used_many_times_matches_conform_features(features: dict[str
     assert json.dumps(fast.features) == json.dumps(plain.features)  # NaN-safe comparison
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from([*SCHEMA, "colour"]), feature_values, max_size=4))
+def test_a_conformer_told_the_floats_are_finite_matches_when_they_are(
+    features: dict[str, Any],
+) -> None:
+    floats = [v for v in features.values() if isinstance(v, float)]
+    if not all(math.isfinite(v) for v in floats):
+        return  # the caller's promise (the envelope fast path accepts no other)
+    fast, plain = SHARED(features, finite=True), conform_features(features, SCHEMA)
+    assert (fast.extra, fast.violations) == (plain.extra, plain.violations)
+    assert json.dumps(fast.features) == json.dumps(plain.features)
+
+
 def test_conformer_keeps_the_usual_event_as_is() -> None:
     features = {"amount": 3, "country": "DE", "is_new": False}
     assert Conformer(SCHEMA)(features).features is features

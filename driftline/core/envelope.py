@@ -80,7 +80,8 @@ def _feature_value() -> CoreSchema:
     return cs.union_schema(
         [
             cs.int_schema(strict=True),
-            cs.float_schema(strict=True),  # NaN and infinities are the conformer's business
+            # No NaN or infinities (the SDK sends null): storing then skips looking for them.
+            cs.float_schema(strict=True, allow_inf_nan=False),
             _short_str(),
             cs.none_schema(),
             cs.bool_schema(strict=True),
@@ -183,7 +184,8 @@ def _envelope_validator() -> SchemaValidator:
 
 class FastEnvelope:
     """The events of an envelope, and each prediction's features as JSON (``None`` for a
-    label): ``orjson.dumps(features)``, which storing reuses when conforming changes nothing."""
+    label): ``orjson.dumps(features)``, which storing reuses when conforming changes nothing.
+    Their floats are all finite (``store_events`` counts on it)."""
 
     __slots__ = ("encoded_features", "events")
 

@@ -124,8 +124,9 @@ def store_events(
 
     Unknown models are rejected per event. A repeated ``event_id`` (already stored, or twice in
     this batch) is counted as a duplicate and stored once. ``encoded_features``, parallel to
-    ``events`` when given, holds ``_json(event.features)`` (or ``None``) already computed by the
-    caller: it is stored as is when conforming keeps the event's features unchanged.
+    ``events`` when given, holds ``_json(event.features)`` already computed by the caller, for
+    features whose floats are all finite (else ``None``): it is stored as is when conforming
+    keeps the event's features unchanged.
     """
     now = received_at or datetime.now(UTC)
     outcome = StoreOutcome()
@@ -178,9 +179,10 @@ def store_events(
                 session, info.id, event.model_version
             )
         features = event.features
-        conformed = info.conform(features)
-        if conformed.features is features and encoded_features is not None:
-            features_json = encoded_features[index] or _json(features)
+        encoded = encoded_features[index] if encoded_features is not None else None
+        conformed = info.conform(features, finite=encoded is not None)
+        if conformed.features is features and encoded is not None:
+            features_json: bytes | None = encoded
         else:
             features_json = _json(conformed.features)
         aggregates.add(

@@ -11,8 +11,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from driftline.core.storage.tables import Base as _Base
-from driftline.core.storage.tables import BigId, Timestamp
+from driftline.core.storage.base import Base as _Base
+from driftline.core.storage.base import BigId, Timestamp
 
 __all__ = [
     "AggregateBucket",

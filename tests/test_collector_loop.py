@@ -143,6 +143,21 @@ def test_envelopes_and_labels_before_predictions(flaky: FlakyDatabase) -> None:
     assert letter.offset == 0 and letter.reason.startswith("event 5 of the envelope")
 
 
+def test_a_time_out_of_range_in_utc_is_a_dead_letter_not_a_crash(flaky: FlakyDatabase) -> None:
+    """0001-01-01T00:30+01:00 parses but is before year 1 in UTC: it used to raise OverflowError
+    out of the decoder, so the batch was never committed and every restart crashed on it."""
+    bad = prediction(0, event_time="0001-01-01T00:30:00+01:00")
+    envelope = {"schema_version": 1, "events": [prediction(1), bad, prediction(2)]}
+    consumer = InMemoryConsumer(TOPIC, 1)
+    consumer.produce(0, [json.dumps(envelope).encode(), json.dumps(bad).encode(), *_messages(3)])
+    collector, _ = _collector(flaky, consumer)
+    _drain(collector, consumer)
+    assert _count(flaky, t.PredictionEvent) == 5
+    with flaky.read() as session:
+        reasons = sorted(session.scalars(select(t.DeadLetter.reason)))
+    assert len(reasons) == 2 and all("out of range once converted to UTC" in r for r in reasons)
+
+
 def test_unknown_model_is_dead_lettered_not_retried(flaky: FlakyDatabase) -> None:
     consumer = InMemoryConsumer(TOPIC, 1)
     consumer.produce(0, [json.dumps(prediction(0, model="ghost")).encode(), *_messages(3)])

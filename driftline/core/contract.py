@@ -139,7 +139,10 @@ class _Event(BaseModel):
             value = value.replace(tzinfo=UTC)
         if value - datetime.now(UTC) > MAX_FUTURE:
             raise ValueError("is more than 7 days in the future")
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:30:00+01:00 is before year 1 in UTC
+            raise ValueError("is out of range once converted to UTC") from None
 
 
 def _surely_valid_features(features: dict[str, Any]) -> bool:

@@ -216,7 +216,10 @@ def validate_envelope(payload: bytes) -> FastEnvelope | None:
                 when = when.replace(tzinfo=UTC)
             if when - now > MAX_FUTURE:
                 return None
-            values["event_time"] = when.astimezone(UTC)
+            try:
+                values["event_time"] = when.astimezone(UTC)
+            except OverflowError:  # out of range in UTC: parse_event words the rejection
+                return None
         if values["type"] == "label":
             _set(event, "__class__", LabelEvent)  # frozen models refuse their own setattr
             if type(values["label"]) is int and values["label"] not in _INT_RANGE:

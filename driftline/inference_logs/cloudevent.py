@@ -59,7 +59,10 @@ def _time(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise _bad("time", f"is not an RFC 3339 timestamp: {value[:64]!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:
+        raise _bad("time", f"is out of range once converted to UTC: {value[:64]!r}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ deletion without foreign keys, and migration 0013 down and up with rows present.
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -265,3 +266,58 @@ def test_deleting_a_model_waits_for_its_ingest_in_flight(database: Database) -> 
     writer.join(20)
     deleter.join(20)
     assert _count(database, t.PredictionEvent) == 0 and _count(database, t.EventId) == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_day_is_made_while_an_insert_into_the_default_is_in_flight(database: Database) -> None:
+    """The insert commits after the day's creation started: its rows must move too (a row left
+    in the default partition made ATTACH fail, and that day could then never be created)."""
+    _register(database)
+    day = (NOW + timedelta(days=6)).date()  # its partition dropped: its rows go to the default
+    with database.engine.begin() as conn:
+        if day in partitions.days(conn):
+            conn.execute(text(f'DROP TABLE "{partitions.partition_name(day)}"'))
+    at = datetime.combine(day, datetime.min.time(), UTC)
+    assert len(_store(database, _events(5, at))[0]) == 5
+    outcome: dict[str, Any] = {}
+
+    def make_day() -> None:
+        try:
+            with database.engine.begin() as conn:
+                outcome["moved"] = partitions.create_day(conn, day)
+        except Exception as exc:  # reported below
+            outcome["error"] = exc
+
+    with database.write() as session:  # an ingest transaction still open
+        batch = [parse_event(e) for e in _events(3, at + timedelta(hours=1))]
+        assert len(store_events(session, batch).stored) == 3
+        maker = threading.Thread(target=make_day)
+        maker.start()
+        time.sleep(1.0)  # create_day now waits for this transaction
+    maker.join(timeout=30)
+    assert outcome == {"moved": 8}
+    children = _children(database)
+    assert children[partitions.partition_name(day)] == 8 and children[partitions.DEFAULT] == 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_day_that_cannot_be_made_does_not_stop_the_drops(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _register(database)
+    old_day = (NOW - timedelta(days=50)).date()
+    with database.engine.begin() as conn:
+        if old_day not in partitions.days(conn):
+            partitions.create_day(conn, old_day)
+        missing = (NOW + timedelta(days=3)).date()
+        conn.execute(text(f'DROP TABLE IF EXISTS "{partitions.partition_name(missing)}"'))
+    real = partitions.create_day
+
+    def failing(conn: Any, day: Any) -> int:
+        if day == missing:
+            conn.execute(text("SELECT 1/0"))  # as a lock timeout would fail
+        return real(conn, day)
+
+    monkeypatch.setattr(partitions, "create_day", failing)
+    done = partitions.upkeep(database.engine.begin, NOW.date(), NOW.date() - timedelta(30), 7)
+    assert missing not in done.created and old_day in done.dropped

@@ -14,6 +14,7 @@ is simply repeated by the next one.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -23,6 +24,7 @@ from typing import Any
 
 from psycopg import sql
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 __all__ = [
     "DEFAULT",
@@ -44,6 +46,8 @@ DEFAULT = "prediction_events_default"
 REGISTRY = "event_ids"  # the ids, unique across partitions (core.storage.bulk)
 _DAY = re.compile(r"prediction_events_p(\d{8})")
 LOCK_TIMEOUT = "10s"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -115,6 +119,10 @@ def create_day(connection: Connection, day: date) -> int:
     name, (start, end) = sql.Identifier(partition_name(day)), day_bounds(day)
     if not _serialised(connection, partition_name(day)):
         return 0  # another scheduler made it meanwhile
+    # Wait for inserts into the default partition in flight, and hold new ones until this
+    # commits: a row of the day committed after the DELETE below would make ATTACH fail its
+    # check, and this day could then never be created. Reads go on (EXCLUSIVE allows them).
+    _run(connection, sql.SQL("LOCK TABLE {} IN EXCLUSIVE MODE").format(sql.Identifier(DEFAULT)))
     _run(
         connection,
         sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS)").format(
@@ -146,8 +154,12 @@ def _serialised(connection: Connection, name: str) -> bool:
         connection,
         sql.SQL("SELECT pg_advisory_xact_lock(hashtext({}))").format(sql.Literal(PARENT)),
     )
+    return not _exists(connection, name)
+
+
+def _exists(connection: Connection, name: str) -> bool:
     found = _run(connection, sql.SQL("SELECT to_regclass(%s)"), (name,)).fetchone()
-    return found is None or found[0] is None
+    return found is not None and found[0] is not None
 
 
 def _drop_day(connection: Connection, day: date) -> None:
@@ -179,6 +191,8 @@ def _forget_ids(
     forgotten, after = 0, -1
     while True:
         with engine_connect() as connection:
+            if not _exists(connection, partition_name(day)):
+                return forgotten  # another scheduler dropped the day meanwhile
             last, count = _run(
                 connection,
                 sql.SQL(
@@ -213,8 +227,16 @@ def upkeep(
         wanted = {today + timedelta(days=i) for i in range(ahead + 1)}
         wanted |= set(default_days(connection, keep_from, today + timedelta(days=ahead)))
     for day in sorted(d for d in wanted - have if d >= keep_from):
-        with engine_connect() as connection:
-            out.moved_rows += create_day(connection, day)
+        try:
+            with engine_connect() as connection:
+                out.moved_rows += create_day(connection, day)
+        except DBAPIError:
+            # A lock timeout, say: its rows stay in the default partition (nothing is lost)
+            # and the next pass tries again; the other days and the drops still go ahead.
+            log.warning(
+                "could not create the partition of %s; next pass retries", day, exc_info=True
+            )
+            continue
         out.created.append(day)
     for day in sorted(d for d in have if d < keep_from):
         # Ids first: between the two, the day's events have no ids, which is harmless as the

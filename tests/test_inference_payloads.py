@@ -101,3 +101,17 @@ def test_binary_headers_are_percent_decoded_and_extensions_kept() -> None:
     [event] = parse_http(headers, b"{}")
     assert (event.id, event.half, event.extensions["metadata"]) == ("id 1", "request", "{}")
     assert event.pair_key == "/svc//id 1"
+
+
+def test_a_time_out_of_range_in_utc_is_a_clear_error() -> None:
+    headers = {
+        "ce-specversion": "1.0",
+        "ce-id": "1",
+        "ce-source": "http://x/",
+        "ce-type": "org.kubeflow.serving.inference.request",
+        "ce-time": "0001-01-01T00:30:00+01:00",
+        "content-type": "application/json",
+    }
+    with pytest.raises(InvalidInputError) as info:
+        parse_http(headers, b"{}")
+    assert "out of range once converted to UTC" in str(info.value.problems)

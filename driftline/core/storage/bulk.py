@@ -69,7 +69,7 @@ def insert_new(
                 if not rows:
                     return set()
             if postgres:
-                return _postgres_registry(driver, table, columns, rows, key, registry, when)
+                return _postgres(driver, table, columns, rows, key, registry, when)
         if postgres:
             return _postgres(driver, table, columns, rows, key)
         return _sqlite(driver, table, columns, rows)
@@ -108,54 +108,27 @@ def _as_sqlalchemy_errors(driver_error: type[Exception]) -> Iterator[None]:
 
 
 def _postgres(
-    driver: Any, table: Table, columns: Sequence[str], rows: Sequence[Row], key: int
-) -> set[str]:
-    import psycopg
-
-    names = ", ".join(f'"{c}"' for c in columns)  # column names come from our code, not input
-    json_columns = [isinstance(table.c[c].type, JSON) for c in columns]
-    with driver.cursor() as cursor:
-        cursor.execute("SAVEPOINT driftline_bulk")
-        try:
-            _copy(cursor, table.name, names, rows, json_columns)
-        except psycopg.errors.UniqueViolation:
-            cursor.execute("ROLLBACK TO SAVEPOINT driftline_bulk")
-        else:
-            cursor.execute("RELEASE SAVEPOINT driftline_bulk")
-            return {row[key] for row in rows}
-        staging = f"staging_{table.name}"
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {staging} "  # noqa: S608 - our own identifiers
-            f"ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA"
-        )
-        _copy(cursor, staging, names, rows, json_columns)
-        cursor.execute(
-            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "  # noqa: S608
-            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-        )
-        inserted = {r[0] for r in cursor.fetchall()}
-        cursor.execute(f"TRUNCATE {staging}")  # a second batch in the same transaction
-    return inserted
-
-
-def _postgres_registry(
     driver: Any,
     table: Table,
     columns: Sequence[str],
     rows: Sequence[Row],
     key: int,
-    registry: str,
-    when: int,
+    registry: str | None = None,
+    when: int = 0,
 ) -> set[str]:
+    """COPY straight in (the ids into ``registry`` first, when the table keeps them there)
+    inside a savepoint; on a duplicate id, through a staging table and one statement that says
+    which rows were new."""
     import psycopg
 
     names = ", ".join(f'"{c}"' for c in columns)  # column names come from our code, not input
     json_columns = [isinstance(table.c[c].type, JSON) for c in columns]
     with driver.cursor() as cursor:
         cursor.execute("SAVEPOINT driftline_bulk")
-        try:  # usually every id is new: two COPYs, nothing written twice
-            ids = [(row[key], row[when]) for row in rows]
-            _copy(cursor, registry, '"event_id", "event_time"', ids, [False, False])
+        try:  # usually every id is new: nothing is written twice
+            if registry is not None:
+                ids = [(row[key], row[when]) for row in rows]
+                _copy(cursor, registry, '"event_id", "event_time"', ids, [False, False])
             _copy(cursor, table.name, names, rows, json_columns)
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT driftline_bulk")
@@ -168,14 +141,19 @@ def _postgres_registry(
             f"ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA"
         )
         _copy(cursor, staging, names, rows, json_columns)
-        # The registry's unique key decides; only the rows whose id it took go in.
-        cursor.execute(
-            f"WITH new AS (INSERT INTO {registry} (event_id, event_time) "  # noqa: S608
-            f"SELECT event_id, event_time FROM {staging} "
-            "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
-            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "
-            "JOIN new USING (event_id) RETURNING event_id"
-        )
+        if registry is None:
+            cursor.execute(
+                f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "  # noqa: S608
+                "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+            )
+        else:  # the registry's unique key decides; only the rows whose id it took go in
+            cursor.execute(
+                f"WITH new AS (INSERT INTO {registry} (event_id, event_time) "  # noqa: S608
+                f"SELECT event_id, event_time FROM {staging} "
+                "ON CONFLICT (event_id) DO NOTHING RETURNING event_id) "
+                f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "
+                "JOIN new USING (event_id) RETURNING event_id"
+            )
         inserted = {r[0] for r in cursor.fetchall()}
         cursor.execute(f"TRUNCATE {staging}")  # a second batch in the same transaction
     return inserted

@@ -14,7 +14,13 @@ import numpy as np
 
 from detectors.binned import categorical_counts, coarse_counts, ks_binned, wasserstein_binned
 from detectors.config import MonitorConfig
-from detectors.drift import DatasetResult, FeatureResult, _adjust, _psi_level, _threshold
+from detectors.drift import (
+    DatasetResult,
+    FeatureResult,
+    adjust_p_values,
+    psi_level_of,
+    threshold_for,
+)
 from detectors.statistics import chi_square_test, divergence
 from detectors.statistics.ks_pvalue import ks_2samp_pvalue
 from driftline.aggregates.layout import Layout, Slot
@@ -104,7 +110,7 @@ def _feature(
     slot = layout.slots[index]
     n_events = total.n_events
     method = _method(slot, config)
-    threshold = _threshold(method, slot.name, config)
+    threshold = threshold_for(method, slot.name, config)
     bins = total.counts[slot.offset : slot.offset + slot.n_bins]
     size = int(bins.sum())
     base: dict[str, Any] = dict(
@@ -146,7 +152,7 @@ def _feature(
         effect_size=effect,
         drifted=bool(drifted),
         psi=psi,
-        psi_level=_psi_level(psi, config),
+        psi_level=psi_level_of(psi, config),
         **base,
         **measured,
     )
@@ -173,7 +179,7 @@ def detect_aggregate(
         results.append(result)
         if bound is not None:
             bounds[(slot.name, False)] = bound
-    results = _adjust(results, config)
+    results = adjust_p_values(results, config)
     checked = [r for r in results if r.status == "ok"]
     drifted = tuple(r.feature for r in checked if r.drifted)
     key_drifted = tuple(f for f in drifted if f in key_features)

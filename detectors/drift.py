@@ -21,7 +21,14 @@ from detectors.statistics.binning import sorted_bin_counts
 from detectors.statistics.ecdf import MIN_STD, ks_statistic, wasserstein_distance
 from detectors.statistics.ks_pvalue import ks_2samp_pvalue
 
-__all__ = ["DatasetResult", "FeatureResult", "detect"]
+__all__ = [
+    "DatasetResult",
+    "FeatureResult",
+    "adjust_p_values",
+    "detect",
+    "psi_level_of",
+    "threshold_for",
+]
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,7 @@ def _method(profile: FeatureProfile, config: MonitorConfig) -> str:
     return "jensen_shannon"
 
 
-def _threshold(method: str, name: str, config: MonitorConfig) -> float:
+def threshold_for(method: str, name: str, config: MonitorConfig) -> float:
     given = config.override(name).threshold
     if given is not None:
         return given
@@ -82,7 +89,7 @@ def _threshold(method: str, name: str, config: MonitorConfig) -> float:
     return config.psi_alert if method == "psi" else config.distance_threshold
 
 
-def _psi_level(psi: float, config: MonitorConfig) -> str:
+def psi_level_of(psi: float, config: MonitorConfig) -> str:
     return "alert" if psi >= config.psi_alert else "warn" if psi >= config.psi_warn else "ok"
 
 
@@ -164,7 +171,7 @@ def _feature(
     config: MonitorConfig,
 ) -> FeatureResult:
     method = _method(profile, config)
-    threshold = _threshold(method, profile.name, config)
+    threshold = threshold_for(method, profile.name, config)
     present = _present(profile, column)
     size = int(present.size) if isinstance(present, np.ndarray) else sum(present.values())
     base: dict[str, Any] = dict(
@@ -211,14 +218,15 @@ def _feature(
         effect_size=effect,
         drifted=bool(drifted),
         psi=psi,
-        psi_level=_psi_level(psi, config),
+        psi_level=psi_level_of(psi, config),
         **base,
         **measured,
     )
 
 
-def _adjust(results: list[FeatureResult], config: MonitorConfig) -> list[FeatureResult]:
-    """Benjamini-Hochberg across the features tested with p-values."""
+def adjust_p_values(results: list[FeatureResult], config: MonitorConfig) -> list[FeatureResult]:
+    """Benjamini-Hochberg across the features tested with p-values, when the monitor asks for it
+    (``benjamini_hochberg``); the verdicts then use the adjusted values."""
     tested = [i for i, r in enumerate(results) if r.p_value is not None]
     if not config.benjamini_hochberg or not tested:
         return results
@@ -258,7 +266,8 @@ def detect(
         return _feature(feature, column, n_events, wrong_types.get(feature.name, 0), config)
 
     features = [(p, p.numeric is not None) for p in profile.features.values()]
-    results = _adjust(map_features(compare, features, values=n_events * len(features)), config)
+    compared = map_features(compare, features, values=n_events * len(features))
+    results = adjust_p_values(compared, config)
     checked = [r for r in results if r.status == "ok"]
     drifted = tuple(r.feature for r in checked if r.drifted)
     key_drifted = tuple(f for f in drifted if f in key_features)

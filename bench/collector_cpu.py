@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 import psycopg
 from prometheus_client import CollectorRegistry
 
-from bench.collector_throughput import fresh_database, produce_values
+from bench.collector_throughput import fresh_database, produce_values, server_ticks, timed
 from collector import writer as collector_writer
 from collector.batch_gc import no_cycle_collection
 from collector.loop import Collector
@@ -49,40 +49,11 @@ class Record(NamedTuple):
     value: bytes
 
 
-def _server_ticks(server: Any) -> dict[int, int]:
-    """CPU ticks of each PostgreSQL server process (Linux /proc), by pid."""
-    if server is None:
-        return {}
-    postmaster = int((server.directory / "data" / "postmaster.pid").read_text().split()[0])
-    ticks = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == postmaster or int(entry.name) == postmaster:
-            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
-    return ticks
-
-
 def _server_cpu(before: dict[int, int], after: dict[int, int]) -> float:
     # Processes that exited meanwhile (the backend of a disposed engine) are left out: their
     # ticks vanished with them and would make the difference negative.
     spent = sum(ticks - before.get(pid, 0) for pid, ticks in after.items())
     return spent / os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_timed(spent: dict[str, float], key: str, real: Any) -> Any:
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.process_time()
-        try:
-            return real(*args, **kwargs)
-        finally:
-            spent[key] += time.process_time() - started
-
-    return timed
 
 
 def one_round(url: str, events: int, server: Any, profile: str | None) -> dict[str, float]:
@@ -101,7 +72,7 @@ def one_round(url: str, events: int, server: Any, profile: str | None) -> dict[s
     ]
     real = [module[name] for module, name, _ in patched]
     for (module, name, key), function in zip(patched, real, strict=True):
-        module[name] = _cpu_timed(spent, key, function)
+        module[name] = timed(spent, key, function, time.process_time)
     profiler = cProfile.Profile(time.process_time) if profile else None
 
     def run(stage: str, call: Callable[[], Any]) -> Any:
@@ -110,7 +81,7 @@ def one_round(url: str, events: int, server: Any, profile: str | None) -> dict[s
         return call()
 
     try:
-        server_started = _server_ticks(server)
+        server_started = server_ticks(server)
         started = time.process_time()
         with no_cycle_collection():  # as the consume loop decodes
             decoded = run("decode", lambda: collector._decode(records))
@@ -118,7 +89,7 @@ def one_round(url: str, events: int, server: Any, profile: str | None) -> dict[s
         started = time.process_time()
         result = run("write", lambda: collector._try_write(decoded))
         write = time.process_time() - started
-        server_cpu = _server_cpu(server_started, _server_ticks(server))
+        server_cpu = _server_cpu(server_started, server_ticks(server))
     finally:
         for (module, name, _), function in zip(patched, real, strict=True):
             module[name] = function

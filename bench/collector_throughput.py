@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -139,12 +140,12 @@ def count(database: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(t.PredictionEvent)) or 0)
 
 
-def _postgres_cpu(server: postgres.ThrowawayPostgres | None) -> float:
-    """CPU seconds the PostgreSQL server's processes used so far (Linux /proc)."""
+def server_ticks(server: postgres.ThrowawayPostgres | None) -> dict[int, int]:
+    """CPU ticks of each PostgreSQL server process (Linux /proc), by pid."""
     if server is None:
-        return 0.0
+        return {}
     postmaster = int((server.directory / "data" / "postmaster.pid").read_text().split()[0])
-    ticks = 0
+    ticks = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -153,19 +154,28 @@ def _postgres_cpu(server: postgres.ThrowawayPostgres | None) -> float:
         except OSError:
             continue
         if int(fields[1]) == postmaster or int(entry.name) == postmaster:
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
+    return ticks
 
 
-def _timed(spent: dict[str, float], key: str, real: Any) -> Any:
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
+def _postgres_cpu(server: postgres.ThrowawayPostgres | None) -> float:
+    """CPU seconds the PostgreSQL server's processes used so far."""
+    return sum(server_ticks(server).values()) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(
+    spent: dict[str, float], key: str, real: Any, clock: Callable[[], float] = time.perf_counter
+) -> Any:
+    """``real``, adding the ``clock`` time of each call to ``spent[key]``."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = clock()
         try:
             return real(*args, **kwargs)
         finally:
-            spent[key] += time.perf_counter() - started
+            spent[key] += clock() - started
 
-    return timed
+    return wrapper
 
 
 def in_process(
@@ -175,7 +185,7 @@ def in_process(
     database = Database(DatabaseSettings(url=url))
     collector = build(settings_for(broker, topic, url), database, CollectorRegistry())
     spent = {"decode": 0.0, "write": 0.0, "store": 0.0, "insert": 0.0}
-    collector._decode = _timed(spent, "decode", collector._decode)  # type: ignore[method-assign]
+    collector._decode = timed(spent, "decode", collector._decode)  # type: ignore[method-assign]
     # Module attributes replaced for the run, and put back after it.
     patched = [
         (vars(collector_loop), "write_batch", "write"),
@@ -184,7 +194,7 @@ def in_process(
     ]
     real = [module[name] for module, name, _ in patched]
     for (module, name, key), function in zip(patched, real, strict=True):
-        module[name] = _timed(spent, key, function)
+        module[name] = timed(spent, key, function)
     registry = collector._metrics.registry
     started = None
     server_started = _postgres_cpu(server)  # idle until the group is joined

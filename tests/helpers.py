@@ -45,3 +45,16 @@ def fraud_reference_csv(n: int = 2000) -> str:
             "prediction": rng.choice(["0", "1"], n),
         }
     ).to_csv(index=False)
+
+
+def setting_exists(variable: str) -> bool:
+    """Whether ``DRIFTLINE_A__B`` names a field of the settings model (nested by ``__``)."""
+    from driftline.core.settings import Settings
+
+    node: Any = Settings
+    for part in variable.removeprefix("DRIFTLINE_").lower().split("__"):
+        fields = getattr(node, "model_fields", {})
+        if part not in fields:
+            return False
+        node = fields[part].annotation
+    return True

@@ -11,7 +11,7 @@ from typer.main import get_command
 
 from alerting.webhooks.secrets import SecretBox
 from driftline.cli import app
-from driftline.core.settings import Settings
+from tests.helpers import setting_exists
 
 ROOT = Path(__file__).parents[1]
 
@@ -21,23 +21,13 @@ def _compose() -> dict[str, Any]:
     return loaded
 
 
-def _setting_exists(variable: str) -> bool:
-    node: Any = Settings
-    for part in variable.removeprefix("DRIFTLINE_").lower().split("__"):
-        fields = getattr(node, "model_fields", {})
-        if part not in fields:
-            return False
-        node = fields[part].annotation
-    return True
-
-
 def test_every_driftline_variable_is_a_real_setting() -> None:
     for name, service in _compose()["services"].items():
         if service.get("image") != "driftline:local":
             continue  # the examples' variables: tests/test_compose_stack.py
         for variable in service.get("environment", {}):
             if variable.startswith("DRIFTLINE_"):
-                assert _setting_exists(variable), f"{name}: {variable} is not a setting"
+                assert setting_exists(variable), f"{name}: {variable} is not a setting"
 
 
 def test_driftline_services_run_real_commands() -> None:

@@ -22,7 +22,7 @@ import yaml
 from typer.main import get_command
 
 from driftline.cli import app
-from driftline.core.settings import Settings
+from tests.helpers import setting_exists
 
 ROOT = Path(__file__).parents[1]
 K8S = ROOT / "deploy" / "kubernetes"
@@ -72,23 +72,13 @@ def test_kustomization_lists_every_manifest() -> None:
     assert sorted(listed) == sorted(present)
 
 
-def _setting_exists(variable: str) -> bool:
-    node: Any = Settings
-    for part in variable.removeprefix("DRIFTLINE_").lower().split("__"):
-        fields = getattr(node, "model_fields", {})
-        if part not in fields:
-            return False
-        node = fields[part].annotation
-    return True
-
-
 def test_deployments_run_real_commands_with_real_settings_and_probes() -> None:
     cli = get_command(app)
     config = _of("ConfigMap")["driftline"]["data"]
     secret = _of("Secret")["driftline"]["stringData"]
     for variable in [*config, *secret]:
         if variable.startswith("DRIFTLINE_"):
-            assert _setting_exists(variable), f"{variable} is not a setting"
+            assert setting_exists(variable), f"{variable} is not a setting"
     assert config["DRIFTLINE_COLLECTOR__METRICS_PORT"] == str(PORTS["collector"])
     assert config["DRIFTLINE_SCHEDULER__METRICS_PORT"] == str(PORTS["scheduler"])
     workloads = {**_of("Deployment"), **_of("Job")}

@@ -23,6 +23,7 @@ from sqlalchemy.engine import make_url
 from typer.main import get_command
 
 from driftline.cli import app
+from tests.helpers import setting_exists
 from tests.support.docs import ROOT, claimed_blocks
 
 THIS = "tests/test_doc_commands.py"
@@ -47,18 +48,6 @@ def _cases() -> list[tuple[str, str]]:
     return [(doc, b) for doc in CLAIMED for b in claimed_blocks(doc, THIS, "bash")]
 
 
-def _setting_exists(variable: str) -> bool:
-    from driftline.core.settings import Settings
-
-    node: Any = Settings
-    for part in variable.removeprefix("DRIFTLINE_").lower().split("__"):
-        fields = getattr(node, "model_fields", {})
-        if part not in fields:
-            return False
-        node = fields[part].annotation
-    return True
-
-
 def _check_env(env: dict[str, str]) -> None:
     for name, value in env.items():
         if name.startswith("DRIFTLINE_TEST_"):
@@ -67,7 +56,7 @@ def _check_env(env: dict[str, str]) -> None:
             if name == "DRIFTLINE_TEST_DATABASE_URL":
                 assert make_url(value).drivername == "postgresql+psycopg", value
         else:
-            assert name.startswith("DRIFTLINE_") and _setting_exists(name), f"{name}: no setting"
+            assert name.startswith("DRIFTLINE_") and setting_exists(name), f"{name}: no setting"
 
 
 def _make(words: list[str]) -> None:

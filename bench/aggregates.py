@@ -31,7 +31,6 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 import numpy as np
 import pandas as pd
-import psycopg
 from sqlalchemy import insert
 
 from bench.aggregates_data import (
@@ -63,10 +62,7 @@ SETTINGS = AggregateSettings()
 
 
 def _database(server: postgres.ThrowawayPostgres, name: str) -> Database:
-    with psycopg.connect(
-        f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-    ) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
+    server.create_database(f"{name}")
     database = Database(DatabaseSettings(url=server.url(name)))
     upgrade(database)
     return database

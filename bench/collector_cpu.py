@@ -27,7 +27,6 @@ from typing import Any, NamedTuple
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-import psycopg
 from prometheus_client import CollectorRegistry
 
 from bench.collector_throughput import fresh_database, produce_values, server_ticks, timed
@@ -118,10 +117,7 @@ def main() -> None:
     server = None
     if args.postgres:
         server = postgres.start()
-        with psycopg.connect(
-            f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-        ) as conn:
-            conn.execute("CREATE DATABASE bench")
+        server.create_database("bench")
         url = server.url("bench")
     else:
         url = f"sqlite:////tmp/driftline-cpu-{os.getpid()}.db"

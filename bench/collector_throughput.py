@@ -28,7 +28,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
 import httpx
-import psycopg
 from kafka import KafkaConsumer, KafkaProducer
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, inspect, select
@@ -335,10 +334,7 @@ def main() -> None:
     args = parser.parse_args()
     broker = start_broker()
     server = postgres.start()
-    with psycopg.connect(
-        f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-    ) as conn:
-        conn.execute("CREATE DATABASE bench")
+    server.create_database("bench")
     pg_url = server.url("bench")
     sqlite_url = f"sqlite:////tmp/driftline-bench-{os.getpid()}.db"
     rounds = []

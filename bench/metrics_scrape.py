@@ -23,7 +23,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-import psycopg
 from sqlalchemy import text
 
 from driftline.core.settings import DatabaseSettings
@@ -197,10 +196,7 @@ def main() -> None:
         measure(Database(DatabaseSettings(url=f"sqlite:///{directory}/bench.db")), args.sizes)
     server = postgres.start()
     try:
-        with psycopg.connect(
-            f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-        ) as conn:
-            conn.execute("CREATE DATABASE bench")
+        server.create_database("bench")
         measure(Database(DatabaseSettings(url=server.url("bench"))), args.sizes)
     finally:
         postgres.stop(server)

@@ -21,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 import numpy as np
 import pandas as pd
-import psycopg
 
 from detectors import runs
 from detectors.profile import build_profile
@@ -115,10 +114,7 @@ def main() -> None:
     rows = []
     try:
         for size in args.sizes:
-            with psycopg.connect(
-                f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-            ) as conn:
-                conn.execute(f"CREATE DATABASE cost_{size}")
+            server.create_database(f"cost_{size}")
             sqlite_path = f"/tmp/driftline-cost-{os.getpid()}-{size}.db"
             for name, url in (
                 ("PostgreSQL", server.url(f"cost_{size}")),

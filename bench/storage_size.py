@@ -101,10 +101,7 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- |")
     try:
         for model in MODELS:
-            with psycopg.connect(
-                f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-            ) as conn:
-                conn.execute(f"CREATE DATABASE size_{model}")
+            server.create_database(f"size_{model}")
             url = server.url(f"size_{model}")
             database = Database(DatabaseSettings(url=url))
             upgrade(database)

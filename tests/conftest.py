@@ -39,10 +39,7 @@ def postgres_url() -> Iterator[str]:
         server = None
     else:
         server = postgres.start()
-        with psycopg.connect(
-            f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-        ) as conn:
-            conn.execute("CREATE DATABASE driftline_test")
+        server.create_database("driftline_test")
         url = server.url("driftline_test")
     database = Database(DatabaseSettings(url=url))
     try:

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 from kafka import KafkaProducer
 from sqlalchemy import func, select
@@ -255,10 +254,7 @@ def test_database_outage_of_twenty_seconds(
 ) -> None:
     server = postgres.start()  # our own server: this test stops it
     try:
-        with psycopg.connect(
-            f"host=127.0.0.1 port={server.port} user=postgres dbname=postgres", autocommit=True
-        ) as conn:
-            conn.execute("CREATE DATABASE outage")
+        server.create_database("outage")
         database = Database(DatabaseSettings(url=server.url("outage")))
         upgrade(database)
         with database.write() as session:

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
-__all__ = ["Base", "BigId", "Json", "NAMING", "Timestamp", "UtcDateTime"]
+__all__ = ["Base", "BigId", "Json", "NAMING", "RawJson", "Timestamp", "UtcDateTime"]
 
 # Named constraints so migrations can drop them on every backend.
 NAMING = {
@@ -29,6 +29,10 @@ NAMING = {
 
 # JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 Json = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+# JSON text on both backends, for the raw events' columns: they are written at the collector's
+# rate, always read whole and never queried inside, and parsing into JSONB was a third of the
+# server's CPU per stored event (20 features: 12.8 -> 5.4 us per row, bench/RESULTS.md).
+RawJson = JSON(none_as_null=True)
 # SQLite only auto-increments INTEGER PRIMARY KEY, so big ids are INTEGER there.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

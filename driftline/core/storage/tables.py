@@ -25,7 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from driftline.core.storage.base import Base, BigId, Json, Timestamp
+from driftline.core.storage.base import Base, BigId, Json, RawJson, Timestamp
 
 __all__ = [
     "Alert",
@@ -129,12 +129,12 @@ class PredictionEvent(Base):
     event_time: Mapped[datetime] = mapped_column(Timestamp)
     received_at: Mapped[datetime] = mapped_column(Timestamp)
     # Schema features only; a value of the wrong type is stored as null (missing).
-    features: Mapped[dict[str, Any]] = mapped_column(Json)
-    extra_features: Mapped[dict[str, Any] | None] = mapped_column(Json)
-    type_violations: Mapped[list[str] | None] = mapped_column(Json)
-    prediction: Mapped[Any] = mapped_column(Json)
-    score: Mapped[Any] = mapped_column(Json, nullable=True)
-    tags: Mapped[dict[str, str] | None] = mapped_column(Json)
+    features: Mapped[dict[str, Any]] = mapped_column(RawJson)
+    extra_features: Mapped[dict[str, Any] | None] = mapped_column(RawJson)
+    type_violations: Mapped[list[str] | None] = mapped_column(RawJson)
+    prediction: Mapped[Any] = mapped_column(RawJson)
+    score: Mapped[Any] = mapped_column(RawJson, nullable=True)
+    tags: Mapped[dict[str, str] | None] = mapped_column(RawJson)
 
 
 class EventId(Base):

@@ -2,7 +2,7 @@
 
 Every failure becomes a :class:`Rejected` with the reason and the raw bytes at fault, so the
 batch writer can dead-letter it next to the good events of the same batch. An envelope is first
-tried whole by :func:`~driftline.core.envelope.validate_envelope` (one pydantic-core call); only
+tried whole by :func:`~driftline.core.envelope.validate_envelope` (one msgspec call); only
 when that cannot vouch for all its events are they validated one by one, which decides and words
 every rejection.
 """

@@ -321,7 +321,7 @@ def test_a_contract_field_the_fast_path_does_not_know_stops_it_loudly() -> None:
             return value
 
     with pytest.raises(RuntimeError, match="does not match its fields"):
-        envelope_module._model(Wider, envelope_module.FAST_FIELDS[PredictionEvent])
+        envelope_module.check_fields(Wider, envelope_module._Prediction)
 
 
 @pytest.mark.parametrize(
@@ -333,8 +333,6 @@ def test_a_contract_field_the_fast_path_does_not_know_stops_it_loudly() -> None:
         b'"model":"m","label":1}]}',
         b'{"schema_version":1,"events":[{"type":"prediction","event_id":"a","model":"m",'
         b'"prediction":1,"features":{"x":1,"x":"s"}}]}',
-        b'{"schema_version":1,"events":[{"type":"label","type":"prediction","event_id":"a",'
-        b'"model":"m","prediction":1,"features":{}}]}',
     ],
 )
 def test_repeated_keys_mean_what_they_mean_to_the_slow_path(payload: bytes) -> None:
@@ -342,3 +340,32 @@ def test_repeated_keys_mean_what_they_mean_to_the_slow_path(payload: bytes) -> N
     assert fast is not None and slow is not None  # the last of repeated keys wins in both
     for event, expected in zip(fast.events, slow, strict=True):
         _same(event, expected)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        b'{"schema_version":1,"events":[{"type":"label","type":"prediction","event_id":"a",'
+        b'"model":"m","prediction":1,"features":{}}]}',
+        b'{"schema_version":1,"events":[{"type":"prediction","type":"label","event_id":"a",'
+        b'"model":"m","prediction":1,"features":{}}]}',
+    ],
+)
+def test_a_repeated_type_goes_the_slow_way(payload: bytes) -> None:
+    """msgspec picks the event's class by the first ``type``, pydantic by the last: declining
+    is the fast path's safe answer (the slow path stores the first, refuses the second)."""
+    assert validate_envelope(payload) is None
+
+
+def test_invalid_utf8_goes_the_slow_way() -> None:
+    """msgspec raises UnicodeDecodeError (not its own error) on bytes that are not UTF-8: the
+    fast path must decline, not raise into the consume loop."""
+    payload = (
+        b'{"schema_version":1,"events":[{"type":"prediction","event_id":"a","model":"m",'
+        b'"features":{},"prediction":"\xed\xa0\x80"}]}'
+    )
+    assert validate_envelope(payload) is None
+    decoded = Decoded([], [], [])
+    decode_message(payload, Origin("t", 0, 1), 1_000_000, decoded)
+    assert not decoded.events
+    assert "lone surrogate" in decoded.rejected[0].reason

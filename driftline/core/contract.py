@@ -35,6 +35,7 @@ from driftline.core.modelspec import (
 )
 
 __all__ = [
+    "EVENT_ID_PATTERN",
     "MAX_EVENT_BYTES",
     "MAX_FUTURE",
     "MAX_STRING_BYTES",
@@ -52,6 +53,7 @@ MAX_STRING_BYTES = 1024
 MAX_EVENT_BYTES = 64 * 1024
 MAX_TAGS = 20
 MAX_FUTURE = timedelta(days=7)
+# Used with fullmatch: Python's "$" also matches before a final newline ("name\n").
 _FEATURE_NAME = re.compile(FEATURE_NAME_PATTERN)
 # All of an event's feature names at once, joined by commas (which no valid name contains).
 _NAME = FEATURE_NAME_PATTERN.removeprefix("^").removesuffix("$")
@@ -59,7 +61,8 @@ _JOINED_NAMES = re.compile(f"{_NAME}(?:,{_NAME})*")
 # A string of at most this many characters is at most MAX_STRING_BYTES in UTF-8.
 _SURELY_SHORT = 256
 
-EventId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")]
+EVENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+EventId = Annotated[str, StringConstraints(pattern=EVENT_ID_PATTERN)]
 
 
 def _scalar(value: Any) -> Any:
@@ -199,7 +202,7 @@ class PredictionEvent(_Event):
         if _surely_valid_features(features):
             return features
         for name, value in features.items():
-            if not _FEATURE_NAME.match(name):
+            if not _FEATURE_NAME.fullmatch(name):
                 raise ValueError(
                     f"feature name {name[:64]!r} does not match {FEATURE_NAME_PATTERN}"
                 )
@@ -221,7 +224,7 @@ class PredictionEvent(_Event):
             if len(tags) > MAX_TAGS:
                 raise ValueError(f"has {len(tags)} tags; at most {MAX_TAGS} are allowed")
             for name, value in tags.items():
-                if not _FEATURE_NAME.match(name):
+                if not _FEATURE_NAME.fullmatch(name):
                     raise ValueError(
                         f"tag name {name[:64]!r} does not match {FEATURE_NAME_PATTERN}"
                     )

@@ -1,10 +1,12 @@
-"""A whole SDK envelope validated in one call of pydantic-core, for the collector's hot path.
+"""A whole SDK envelope validated in one msgspec call, for the collector's hot path.
 
-``parse_event`` validates one event at a time: the Rust validator calls back into Python for
-every constrained field (time, features, prediction, score, tags), about 15 us per event. Here
-the same rules are expressed, more strictly where that keeps them in Rust, as one core schema
-for ``{"schema_version": 1, "events": [...]}``; only what Rust cannot check (the 7-day future
-limit, integers beyond 64 bits, the event size) is left to a short Python pass.
+``parse_event`` validates one event at a time, through pydantic with Python callbacks for every
+constrained field. Here the same rules, stricter where that keeps them in C, are msgspec types
+for ``{"schema_version": 1, "events": [...]}``; the rest is a short Python pass per event (the
+7-day future limit, integers beyond 64 bits, the event size, feature names per distinct set of
+names) and one pydantic-core call for all the batch's event times, so times are parsed exactly
+as ``parse_event`` parses them. The events are then built as the contract's models without
+validating them again (what ``model_construct`` does).
 
 The fast path only ever *accepts*: any envelope it is not sure of (a failure, a long string, a
 NUL escape, an event without ``type``, a timestamp given as a number, a big integer, ...)
@@ -15,29 +17,45 @@ rejection. So what it accepts must be exactly what ``parse_event`` would have pr
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 import orjson
-from pydantic_core import CoreSchema, SchemaValidator, ValidationError
+from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec.structs import astuple
+from pydantic import BaseModel
+from pydantic_core import SchemaValidator, ValidationError
 from pydantic_core import core_schema as cs
 
 from driftline.core.contract import (
+    EVENT_ID_PATTERN,
     MAX_EVENT_BYTES,
     MAX_FUTURE,
     MAX_TAGS,
     LabelEvent,
     PredictionEvent,
 )
-from driftline.core.modelspec import FEATURE_NAME_PATTERN, MAX_FEATURES
+from driftline.core.modelspec import (
+    FEATURE_NAME_PATTERN,
+    MAX_FEATURES,
+    MODEL_NAME_PATTERN,
+    VERSION_PATTERN,
+)
 
-__all__ = ["FAST_FIELDS", "FastEnvelope", "validate_envelope"]
+__all__ = ["FastEnvelope", "check_fields", "validate_envelope"]
 
-# A string of at most this many characters is at most MAX_STRING_BYTES (1024) in UTF-8.
+
+def _whole(pattern: str) -> str:
+    # msgspec searches with Python's re, whose "$" also matches before a final newline.
+    return pattern.removesuffix("$") + r"\Z"
+
+
+# A string of at most this many characters is at most MAX_STRING_BYTES (1024) in UTF-8; msgspec
+# refuses lone surrogates, and NUL can only be spelled as this escape in JSON: an envelope
+# without it has no NUL anywhere.
 _SHORT = 256
-# Rust's regex has no lone surrogates to meet (the JSON parser refuses them) and NUL can only be
-# spelled as this escape in JSON: an envelope without it has no NUL anywhere.
 _NUL = b"\\u0000"
 # orjson writes integers of at most 64 bits; the size of an event holding a bigger one is
 # measured by the standard encoder, whose floats can be longer: such envelopes go the slow way.
@@ -48,138 +66,74 @@ _INT_RANGE = range(-(2**63), 2**64)
 # prediction (256 characters, 6 bytes each at most, or a number) and a numeric score.
 _REST = 200 + 130 + 130 + 66 + 2 + 6 * 64 + 2 + 6 * _SHORT + 32
 
-
-def _short_str() -> CoreSchema:
-    return cs.str_schema(max_length=_SHORT, strict=True)
-
-
-def _scalar() -> CoreSchema:
-    # Integers before floats: a strict float takes a JSON integer and would make it a float.
-    return cs.union_schema(
-        [
-            cs.int_schema(strict=True),
-            cs.float_schema(strict=True, allow_inf_nan=False),
-            _short_str(),
-            cs.bool_schema(strict=True),
-        ],
-        mode="left_to_right",
-    )
+Short = Annotated[str, Meta(max_length=_SHORT)]
+# Integers before floats, as JSON tells them apart (1 is an int, 1.0 a float). msgspec refuses
+# NaN, infinities and numbers out of the float range, as the contract's fast path must.
+Scalar = int | float | Short | bool
+Probability = Annotated[int, Meta(ge=0, le=1)] | Annotated[float, Meta(ge=0, le=1)]
+Time = Annotated[str, Meta(max_length=64)]  # a string: a number of seconds goes the slow way
 
 
-def _probability() -> CoreSchema:
-    return cs.union_schema(
-        [
-            cs.int_schema(strict=True, ge=0, le=1),
-            cs.float_schema(strict=True, ge=0, le=1, allow_inf_nan=False),
-        ],
-        mode="left_to_right",
-    )
+class _Prediction(
+    Struct, tag_field="type", tag="prediction", forbid_unknown_fields=True, kw_only=True
+):
+    # UNSET tells a field left out from one given as null (pydantic's fields_set).
+    schema_version: Literal[1] | UnsetType = UNSET
+    event_id: str  # event ids and model names: _ids_ok, once per envelope
+    model: str
+    event_time: Time | None | UnsetType = UNSET
+    model_version: Annotated[str, Meta(pattern=_whole(VERSION_PATTERN))] | None | UnsetType = UNSET
+    # Names are checked per distinct set of names (_names_ok), not per feature.
+    features: Annotated[dict[str, int | float | Short | None | bool], Meta(max_length=MAX_FEATURES)]
+    prediction: Scalar
+    score: Probability | dict[Short, Probability] | None | UnsetType = UNSET
+    tags: Annotated[dict[str, Short], Meta(max_length=MAX_TAGS)] | None | UnsetType = UNSET
 
 
-def _feature_value() -> CoreSchema:
-    return cs.union_schema(
-        [
-            cs.int_schema(strict=True),
-            # No NaN or infinities (the SDK sends null): storing then skips looking for them.
-            cs.float_schema(strict=True, allow_inf_nan=False),
-            _short_str(),
-            cs.none_schema(),
-            cs.bool_schema(strict=True),
-        ],
-        mode="left_to_right",
-    )
+class _Label(Struct, tag_field="type", tag="label", forbid_unknown_fields=True, kw_only=True):
+    schema_version: Literal[1] | UnsetType = UNSET
+    event_id: str  # event ids and model names: _ids_ok, once per envelope
+    model: str
+    event_time: Time | None | UnsetType = UNSET
+    label: Scalar
 
 
-def _optional(schema: CoreSchema) -> CoreSchema:
-    return cs.with_default_schema(cs.nullable_schema(schema), default=None)
+class _Envelope(Struct, forbid_unknown_fields=True):
+    schema_version: Literal[1]
+    events: list[_Prediction | _Label]
 
 
-def _model(cls: type[Any], fields: Mapping[str, CoreSchema]) -> CoreSchema:
-    # Fields without Python validators are taken from the model itself, so they cannot drift.
-    own = cls.__pydantic_core_schema__["schema"]["fields"]
-    ours = {
-        "event_time": _optional(
-            cs.chain_schema(
-                [
-                    cs.str_schema(max_length=64, strict=True),  # not a number of seconds
-                    cs.datetime_schema(microseconds_precision="truncate"),
-                ]
-            )
-        ),
-        **fields,
-    }
-    plain = {name for name in own if "function" not in repr(own[name])}
-    if set(own) != plain | set(ours) or plain & set(ours):
-        raise RuntimeError(f"the fast path of {cls.__name__} does not match its fields")
-    # In the model's order: it is the order of model_dump and of the dead letters' JSON.
-    every = {name: own[name]["schema"] if name in plain else ours[name] for name in own}
-    # pydantic-core would reuse the model's own validator (with its Python callbacks) for the
-    # model's class: build instances of a private subclass, whose class is switched back.
-    shell = type(f"_Fast{cls.__name__}", (cls,), {})
-    shell.__pydantic_complete__ = False  # type: ignore[attr-defined]
-    return cs.model_schema(
-        shell,
-        cs.model_fields_schema(
-            {name: cs.model_field(schema) for name, schema in every.items()},
-            extra_behavior="forbid",
-        ),
-        config={"extra_fields_behavior": "forbid"},
-    )
+def check_fields(model: type[BaseModel], struct: type[Struct]) -> None:
+    """Refuse to run when the contract's model and its msgspec twin disagree on the fields: a
+    field added to the contract must be added (with its rules) here too."""
+    ours = [*struct.__struct_fields__, "type"]
+    if sorted(model.model_fields) != sorted(ours):
+        raise RuntimeError(f"the fast path of {model.__name__} does not match its fields")
 
 
-FAST_FIELDS: dict[type[Any], dict[str, CoreSchema]] = {
-    PredictionEvent: {
-        "features": cs.dict_schema(
-            cs.str_schema(pattern=FEATURE_NAME_PATTERN, strict=True),
-            _feature_value(),
-            max_length=MAX_FEATURES,
-            strict=True,
-        ),
-        "prediction": _scalar(),
-        "score": _optional(
-            cs.union_schema(
-                [
-                    _probability(),
-                    cs.dict_schema(_short_str(), _probability(), strict=True),
-                ],
-                mode="left_to_right",
-            )
-        ),
-        "tags": _optional(
-            cs.dict_schema(
-                cs.str_schema(pattern=FEATURE_NAME_PATTERN, strict=True),
-                _short_str(),
-                max_length=MAX_TAGS,
-                strict=True,
-            )
-        ),
-    },
-    LabelEvent: {"label": _scalar()},
-}
+check_fields(PredictionEvent, _Prediction)
+check_fields(LabelEvent, _Label)
 
-_validator: SchemaValidator | None = None
+_decoder = msgspec.json.Decoder(_Envelope)
+# Event times as parse_event parses them (pydantic's datetime rules), truncated to microseconds.
+_times = SchemaValidator(cs.list_schema(cs.datetime_schema(microseconds_precision="truncate")))
+_FEATURE_NAMES = re.compile(FEATURE_NAME_PATTERN)
+_MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
+_ID = EVENT_ID_PATTERN.removeprefix("^").removesuffix("$")
+_JOINED_IDS = re.compile(f"{_ID}(?:,{_ID})*")
+_MAX_NAME_SETS = 4096
+_valid_names: dict[tuple[str, ...], bool] = {}  # bounded: see _names_ok
 
 
-def _envelope_validator() -> SchemaValidator:
-    global _validator
-    if _validator is None:  # built on first use: no import-time cost for the API or the CLI
-        event = cs.tagged_union_schema(
-            {
-                "prediction": _model(PredictionEvent, FAST_FIELDS[PredictionEvent]),
-                "label": _model(LabelEvent, FAST_FIELDS[LabelEvent]),
-            },
-            discriminator="type",
-        )
-        _validator = SchemaValidator(
-            cs.typed_dict_schema(
-                {
-                    "schema_version": cs.typed_dict_field(cs.literal_schema([1])),
-                    "events": cs.typed_dict_field(cs.list_schema(event, strict=True)),
-                },
-                extra_behavior="forbid",
-            )
-        )
-    return _validator
+def _names_ok(names: tuple[str, ...]) -> bool:
+    """Whether every name is a valid feature or tag name; the events of a model share a few
+    sets of names, so each set is checked once."""
+    ok = _valid_names.get(names)
+    if ok is None:
+        ok = all(_FEATURE_NAMES.fullmatch(name) for name in names)
+        if len(_valid_names) < _MAX_NAME_SETS:
+            _valid_names[names] = ok
+    return ok
 
 
 class FastEnvelope:
@@ -196,6 +150,65 @@ class FastEnvelope:
         self.encoded_features = encoded_features
 
 
+_set = object.__setattr__
+
+
+def _event(cls: type[BaseModel], values: dict[str, Any], given: set[str]) -> Any:
+    """An instance of the contract's model without validating again (as ``model_construct``)."""
+    event = cls.__new__(cls)
+    _set(event, "__dict__", values)
+    _set(event, "__pydantic_fields_set__", given)
+    _set(event, "__pydantic_extra__", None)
+    _set(event, "__pydantic_private__", None)
+    return event
+
+
+def _ids_ok(structs: list[_Prediction | _Label]) -> bool:
+    """Every event id and model name valid: the ids in one regex run over them all (joined by
+    commas, which no valid id holds), the few distinct model names one by one."""
+    ids = [struct.event_id for struct in structs]
+    joined = ",".join(ids)
+    if joined.count(",") != len(ids) - 1 or not _JOINED_IDS.fullmatch(joined):
+        return False
+    return all(_MODEL_NAME.fullmatch(name) for name in {struct.model for struct in structs})
+
+
+# pydantic's fields_set of an event: its required fields and the optional ones it gave. A set
+# per event, copied from a few shared ones keyed by which optional fields were left out.
+_FIELDS = {
+    "prediction": (
+        ("event_id", "model", "type", "features", "prediction"),
+        ("schema_version", "event_time", "model_version", "score", "tags"),
+    ),
+    "label": (("event_id", "model", "type", "label"), ("schema_version", "event_time")),
+}
+_given_sets: dict[tuple[str, tuple[bool, ...]], frozenset[str]] = {}
+
+
+def _given(kind: str, left_out: tuple[bool, ...]) -> set[str]:
+    """``left_out``: for each optional field of ``kind`` in ``_FIELDS`` order, whether the event
+    left it out."""
+    given = _given_sets.get((kind, left_out))
+    if given is None:
+        required, optional = _FIELDS[kind]
+        present = [name for name, out in zip(optional, left_out, strict=True) if not out]
+        given = _given_sets[(kind, left_out)] = frozenset([*required, *present])
+    return set(given)
+
+
+def _utc(when: datetime, now: datetime) -> datetime | None:
+    """The event time in UTC, or ``None`` if parse_event would refuse it: more than 7 days
+    ahead, or out of range once in UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    if when - now > MAX_FUTURE:
+        return None
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 def validate_envelope(payload: bytes) -> FastEnvelope | None:
     """The envelope's events exactly as ``parse_event`` gives them, or ``None`` when this fast
     path cannot vouch for every event (then validate them one by one)."""
@@ -203,43 +216,83 @@ def validate_envelope(payload: bytes) -> FastEnvelope | None:
         return None
     now = datetime.now(UTC)  # before validating: never more lenient than parse_event later
     try:
-        events: list[Any] = _envelope_validator().validate_json(payload)["events"]
-    except (ValidationError, RecursionError):
+        structs = _decoder.decode(payload).events
+    except (msgspec.DecodeError, ValueError, RecursionError):  # ValueError: invalid UTF-8
         return None
+    if not structs:
+        return FastEnvelope([], [])
+    try:  # all the event times in one call, as parse_event parses them
+        times = iter(
+            _times.validate_python([s.event_time for s in structs if type(s.event_time) is str])
+        )
+    except ValidationError:
+        return None
+    if not _ids_ok(structs):
+        return None
+    events: list[PredictionEvent | LabelEvent] = []
     encoded: list[bytes | None] = []
-    _set = object.__setattr__
-    for event in events:
-        values = event.__dict__
-        when = values["event_time"]
-        if when is not None:
-            if when.tzinfo is None:
-                when = when.replace(tzinfo=UTC)
-            if when - now > MAX_FUTURE:
+    for struct in structs:
+        stamp = struct.event_time
+        when = None
+        if type(stamp) is str:
+            when = _utc(next(times), now)
+            if when is None:
                 return None
-            try:
-                values["event_time"] = when.astimezone(UTC)
-            except OverflowError:  # out of range in UTC: parse_event words the rejection
+        if type(struct) is _Label:
+            label = struct.label
+            if type(label) is int and label not in _INT_RANGE:
                 return None
-        if values["type"] == "label":
-            _set(event, "__class__", LabelEvent)  # frozen models refuse their own setattr
-            if type(values["label"]) is int and values["label"] not in _INT_RANGE:
-                return None
+            values = {
+                "schema_version": 1,
+                "event_id": struct.event_id,
+                "model": struct.model,
+                "event_time": when,
+                "type": "label",
+                "label": label,
+            }
+            left_out: tuple[bool, ...] = (struct.schema_version is UNSET, stamp is UNSET)
+            events.append(_event(LabelEvent, values, _given("label", left_out)))
             encoded.append(None)
             continue
-        _set(event, "__class__", PredictionEvent)
-        if type(values["prediction"]) is int and values["prediction"] not in _INT_RANGE:
+        version_, event_id, model, _, version, features, prediction, score, tags = astuple(struct)
+        if type(prediction) is int and prediction not in _INT_RANGE:
+            return None
+        if not _names_ok(tuple(features)):
             return None
         try:
             # Kept until the batch is stored: an exact-size copy (see ingest.store._exact).
-            features = memoryview(orjson.dumps(values["features"])).tobytes()
+            as_json = memoryview(orjson.dumps(features)).tobytes()
         except TypeError:  # an integer beyond 64 bits
             return None
-        size = len(features) + _REST
-        if type(values["score"]) is dict:
-            size += len(orjson.dumps(values["score"]))
-        if values["tags"] is not None:
-            size += len(orjson.dumps(values["tags"]))
+        size = len(as_json) + _REST
+        if type(score) is dict:
+            size += len(orjson.dumps(score))
+        if type(tags) is dict:
+            if not _names_ok(tuple(tags)):
+                return None
+            size += len(orjson.dumps(tags))
         if size > MAX_EVENT_BYTES:
             return None
-        encoded.append(features)
+        left_out = (
+            version_ is UNSET,
+            stamp is UNSET,
+            version is UNSET,
+            score is UNSET,
+            tags is UNSET,
+        )
+        values = {
+            "schema_version": 1,
+            "event_id": event_id,
+            "model": model,
+            "event_time": when,
+            "type": "prediction",
+            "model_version": None if version is UNSET else version,
+            "features": features,
+            "prediction": prediction,
+            "score": None if score is UNSET else score,
+            "tags": None if tags is UNSET else tags,
+        }
+        given = _given("prediction", left_out)
+        events.append(_event(PredictionEvent, values, given))
+        encoded.append(as_json)
     return FastEnvelope(events, encoded)

@@ -58,6 +58,9 @@ def test_naive_time_is_utc_and_future_is_rejected() -> None:
         (prediction(0, tags={f"t{i}": "x" for i in range(21)}), "at most 20"),
         (prediction(0, event_id="has space"), "event_id"),
         (prediction(0, features={"x" * 129: 1}), "does not match"),
+        # Python's "$" also matches before a final newline: names are matched whole.
+        (prediction(0, features={"ok\n": 1}), "does not match"),
+        (prediction(0, tags={"ok\n": "x"}), "does not match"),
         (prediction(0, features={"a": "\ud800"}), "lone surrogate"),
         # Valid ISO 8601, but before year 1 once in UTC (crashed the collector with OverflowError).
         (prediction(0, event_time="0001-01-01T00:30:00+01:00"), "event_time: is out of range"),

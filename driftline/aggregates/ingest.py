@@ -35,7 +35,7 @@ class IngestAggregates:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._events: dict[int, Fresh] = {}
+        self._events: dict[int, tuple[int, datetime, dict[str, Any], list[str] | None, Any]] = {}
         self._models: dict[int, int] = {}  # version id -> model id
         self._states: dict[int, int | None] = {}
 
@@ -49,7 +49,8 @@ class IngestAggregates:
         violations: list[str] | None,
         prediction: Any,
     ) -> None:
-        self._events[index] = Fresh(version_id, event_time, features, violations, prediction)
+        # A plain tuple: most events go to versions without aggregates, and never need a Fresh.
+        self._events[index] = (version_id, event_time, features, violations, prediction)
         self._models[version_id] = model_id
 
     def prepare(self, label_models: set[int]) -> None:
@@ -66,8 +67,8 @@ class IngestAggregates:
         for index in stored:
             found = self._events.get(index)
             if found is not None:
-                if self._states.get(found.version_id) is not None:
-                    fresh.append(found)
+                if self._states.get(found[0]) is not None:
+                    fresh.append(Fresh(*found))
                     predicted.append(events[index].event_id)
             elif isinstance(events[index], LabelEvent):
                 labelled.append(events[index].event_id)

@@ -131,9 +131,11 @@ class Conformer:
         # verdict is looked up with one hash of two tuples instead of a set probe per feature.
         self._shapes: dict[tuple[tuple[str, ...], tuple[type, ...]], bool] = {}
 
-    def __call__(self, features: dict[str, Any], finite: bool = False) -> Conformed:
-        """``finite``: the caller knows every float among the values is finite (the collector's
-        envelope fast path accepts no other), which spares the sum over them."""
+    def as_is(self, features: dict[str, Any], finite: bool = False) -> bool:
+        """Whether conforming would keep ``features`` unchanged, with no extras or violations
+        (the ingest hot path then builds no :class:`Conformed`). ``finite``: the caller knows
+        every float among the values is finite (the collector's envelope fast path accepts no
+        other), which spares the sum over them."""
         values = features.values()
         shape = (tuple(features), tuple(map(type, values)))
         as_is = self._shapes.get(shape)
@@ -141,6 +143,9 @@ class Conformer:
             as_is = self._as_is.issuperset(zip(*shape, strict=True))
             if len(self._shapes) < _MAX_SHAPES:
                 self._shapes[shape] = as_is
-        if as_is and (finite or _all_finite(values)):
+        return as_is and (finite or _all_finite(values))
+
+    def __call__(self, features: dict[str, Any], finite: bool = False) -> Conformed:
+        if self.as_is(features, finite):
             return Conformed(features, None, None)
         return conform_features(features, self.schema)

@@ -25,7 +25,7 @@ from driftline.core.contract import LabelEvent, PredictionEvent
 from driftline.core.modelspec import FeatureType
 from driftline.core.storage import tables as t
 from driftline.core.storage.bulk import insert_new
-from driftline.ingest.conform import Conformer, conform_value
+from driftline.ingest.conform import Conformer, conform_features, conform_value
 from driftline.registry.models import ensure_version
 
 __all__ = ["LABEL_COLUMNS", "PREDICTION_COLUMNS", "StoreOutcome", "store_events"]
@@ -188,24 +188,19 @@ def store_events(
             )
         features = event.features
         encoded = encoded_features[index] if encoded_features is not None else None
-        conformed = info.conform(features, finite=encoded is not None)
-        if conformed.features is features and encoded is not None:
-            features_json: bytes | None = encoded
+        extra = violations = None
+        if info.conform.as_is(features, finite=encoded is not None):
+            features_json = encoded or _json(features)
         else:
-            features_json = _json(conformed.features)
-        aggregates.add(
-            index, version_id, info.id, when, conformed.features, conformed.violations, output
-        )
-        if conformed.violations:
-            outcome.type_violations += 1
+            conformed = conform_features(features, info.conform.schema)
+            features, extra, violations = conformed.features, conformed.extra, conformed.violations
+            features_json = _json(features)
+            if violations:
+                outcome.type_violations += 1
+        aggregates.add(index, version_id, info.id, when, features, violations, output)
         # None checks inline: most events have no extras, violations, score or tags; a model's
         # predictions are mostly a few labels, encoded once per batch.
-        extra, violations, score, tags = (
-            conformed.extra,
-            conformed.violations,
-            event.score,
-            event.tags,
-        )
+        score, tags = event.score, event.tags
         if type(output) is str:
             output_json = encoded_outputs.get(output)
             if output_json is None:

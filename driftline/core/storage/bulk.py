@@ -3,7 +3,7 @@
 Rows arrive as tuples in the order of ``columns``, with JSON columns already encoded (JSON text
 as ``bytes``, ``None`` for SQL NULL), so no per-value type processing happens here.
 
-PostgreSQL: ``COPY`` straight into the table inside a savepoint. Usually no event is stored yet,
+PostgreSQL: binary ``COPY`` straight into the table inside a savepoint. Usually no event is stored yet,
 the COPY succeeds, and every row is new: the server parses and indexes the rows while the
 client is still streaming them, and nothing is written twice. When an ``event_id`` is already
 there (a replay, a re-delivery after a crash) the unique index stops the COPY; the savepoint
@@ -34,7 +34,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -122,14 +124,16 @@ def _postgres(
     import psycopg
 
     names = ", ".join(f'"{c}"' for c in columns)  # column names come from our code, not input
-    json_columns = [isinstance(table.c[c].type, JSON) for c in columns]
+    layout = _binary_layout(table, tuple(columns))
     with driver.cursor() as cursor:
         cursor.execute("SAVEPOINT driftline_bulk")
         try:  # usually every id is new: nothing is written twice
             if registry is not None:
                 ids = [(row[key], row[when]) for row in rows]
-                _copy(cursor, registry, '"event_id", "event_time"', ids, [False, False])
-            _copy(cursor, table.name, names, rows, json_columns)
+                registry_table = table.metadata.tables[registry]
+                id_layout = _binary_layout(registry_table, ("event_id", "event_time"))
+                _copy(cursor, registry, '"event_id", "event_time"', ids, id_layout)
+            _copy(cursor, table.name, names, rows, layout)
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT driftline_bulk")
         else:
@@ -140,7 +144,7 @@ def _postgres(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} "  # noqa: S608 - our own identifiers
             f"ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA"
         )
-        _copy(cursor, staging, names, rows, json_columns)
+        _copy(cursor, staging, names, rows, layout)
         if registry is None:
             cursor.execute(
                 f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "  # noqa: S608
@@ -159,17 +163,59 @@ def _postgres(
     return inserted
 
 
-def _copy(
-    cursor: Any, target: str, names: str, rows: Sequence[Row], json_columns: list[bool]
-) -> None:
-    # JSON text goes in as text: COPY's text format parses it into jsonb on the server.
-    decode = [i for i, is_json in enumerate(json_columns) if is_json]
-    with cursor.copy(f"COPY {target} ({names}) FROM STDIN") as copy:
+# Binary COPY: psycopg formats a row in C about ten times faster than as text (no escaping, no
+# timestamps written out), and the server reads numbers and timestamps without parsing them.
+# Each column's dumper is chosen by its PostgreSQL type. JSON columns arrive as JSON text in
+# bytes, which bytea's binary dumper sends as they are: json's binary form is its text, jsonb's
+# the text after a version byte (added in _copy).
+_BINARY_TYPES = {
+    "VARCHAR": "text",
+    "TEXT": "text",
+    "INTEGER": "int4",
+    "BIGINT": "int8",
+    "TIMESTAMP WITH TIME ZONE": "timestamptz",
+    "JSON": "bytea",
+    "JSONB": "bytea",
+}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    oids: list[int]  # the psycopg dumper of each column
+    jsonb: list[int]  # positions of jsonb columns
+
+
+@cache
+def _binary_layout(table: Table, columns: tuple[str, ...]) -> _Layout:
+    from psycopg.postgres import types
+    from sqlalchemy.dialects import postgresql
+
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    oids = []
+    jsonb = []
+    for position, name in enumerate(columns):
+        kind = table.c[name].type.compile(dialect=dialect).split("(")[0]
+        if kind not in _BINARY_TYPES:
+            raise TypeError(f"no binary COPY for {table.name}.{name} of type {kind}")
+        oids.append(types[_BINARY_TYPES[kind]].oid)
+        if kind == "JSONB":
+            jsonb.append(position)
+    return _Layout(oids, jsonb)
+
+
+def _copy(cursor: Any, target: str, names: str, rows: Sequence[Row], layout: _Layout) -> None:
+    """COPY the rows in binary; datetimes must be timezone-aware (as ``UtcDateTime`` stores)."""
+    with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(layout.oids)
+        if not layout.jsonb:
+            for row in rows:
+                copy.write_row(row)
+            return
         for row in rows:
             values = list(row)
-            for i in decode:
+            for i in layout.jsonb:
                 if values[i] is not None:
-                    values[i] = values[i].decode()
+                    values[i] = b"\x01" + values[i]
             copy.write_row(values)
 
 

@@ -96,7 +96,8 @@ def test_awkward_values_read_back_exactly(database: Database) -> None:
         if e.type == "prediction"
     )
     assert predictions == expected
-    assert labels == sorted((e.event_id, e.label, e.event_time) for e in events if e.type == "label")
+    stored_labels = [(e.event_id, e.label, e.event_time) for e in events if e.type == "label"]
+    assert labels == sorted(stored_labels)
 
     # A replay goes through the staging table (binary too) and changes nothing.
     with database.write() as session:

@@ -3,9 +3,9 @@
 Rows arrive as tuples in the order of ``columns``, with JSON columns already encoded (JSON text
 as ``bytes``, ``None`` for SQL NULL), so no per-value type processing happens here.
 
-PostgreSQL: binary ``COPY`` straight into the table inside a savepoint. Usually no event is stored yet,
-the COPY succeeds, and every row is new: the server parses and indexes the rows while the
-client is still streaming them, and nothing is written twice. When an ``event_id`` is already
+PostgreSQL: binary ``COPY`` straight into the table inside a savepoint. Usually no event is
+stored yet, the COPY succeeds, and every row is new: the server reads and indexes the rows while
+the client is still streaming them, and nothing is written twice. When an ``event_id`` is already
 there (a replay, a re-delivery after a crash) the unique index stops the COPY; the savepoint
 is rolled back and the rows go through a temporary staging table and
 ``INSERT ... SELECT ... ON CONFLICT (event_id) DO NOTHING RETURNING event_id``, which says
@@ -122,10 +122,14 @@ def _postgres(
     inside a savepoint; on a duplicate id, through a staging table and one statement that says
     which rows were new."""
     import psycopg
+    from psycopg.types.string import BytesBinaryDumper
 
     names = ", ".join(f'"{c}"' for c in columns)  # column names come from our code, not input
     layout = _binary_layout(table, tuple(columns))
     with driver.cursor() as cursor:
+        # Dumping by bytea's oid uses psycopg's Python dumper for its DB-API ``Binary`` wrapper;
+        # JSON columns hold plain bytes, which its C dumper sends as they are.
+        cursor.adapters.register_dumper(None, BytesBinaryDumper)
         cursor.execute("SAVEPOINT driftline_bulk")
         try:  # usually every id is new: nothing is written twice
             if registry is not None:

@@ -196,17 +196,21 @@ def _given(kind: str, left_out: tuple[bool, ...]) -> set[str]:
     return set(given)
 
 
-def _utc(when: datetime, now: datetime) -> datetime | None:
-    """The event time in UTC, or ``None`` if parse_event would refuse it: more than 7 days
+def _in_utc(times: list[datetime], now: datetime) -> list[datetime] | None:
+    """The event times in UTC, or ``None`` if parse_event would refuse one: more than 7 days
     ahead, or out of range once in UTC."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    if when - now > MAX_FUTURE:
-        return None
+    latest = now + MAX_FUTURE
+    out = []
     try:
-        return when.astimezone(UTC)
+        for when in times:
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            if when > latest:
+                return None
+            out.append(when.astimezone(UTC))
     except OverflowError:
         return None
+    return out
 
 
 def validate_envelope(payload: bytes) -> FastEnvelope | None:
@@ -222,22 +226,20 @@ def validate_envelope(payload: bytes) -> FastEnvelope | None:
     if not structs:
         return FastEnvelope([], [])
     try:  # all the event times in one call, as parse_event parses them
-        times = iter(
-            _times.validate_python([s.event_time for s in structs if type(s.event_time) is str])
-        )
+        stamps = [s.event_time for s in structs if type(s.event_time) is str]
+        parsed = _in_utc(_times.validate_python(stamps), now)
     except ValidationError:
         return None
+    if parsed is None:
+        return None
+    times = iter(parsed)
     if not _ids_ok(structs):
         return None
     events: list[PredictionEvent | LabelEvent] = []
     encoded: list[bytes | None] = []
     for struct in structs:
         stamp = struct.event_time
-        when = None
-        if type(stamp) is str:
-            when = _utc(next(times), now)
-            if when is None:
-                return None
+        when = next(times) if type(stamp) is str else None
         if type(struct) is _Label:
             label = struct.label
             if type(label) is int and label not in _INT_RANGE:

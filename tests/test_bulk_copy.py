@@ -104,3 +104,29 @@ def test_awkward_values_read_back_exactly(database: Database) -> None:
         again = store_events(session, events)
     assert not again.stored and len(again.duplicate) == len(events)
     assert _stored(database) == (predictions, labels)
+
+
+def test_a_batch_half_stored_already_stores_exactly_the_other_half(database: Database) -> None:
+    """The rows are streamed to COPY while they are built: a stored id stops the COPY part way
+    (labels have their own unique key, predictions that of event_ids), and the rows not read
+    yet must still reach the staging table."""
+    with database.write() as session:
+        create_model(session, ModelSpec.model_validate(FRAUD_MODEL))
+    events = []
+    for i in range(3000):
+        events.append(parse_event(prediction(i)))
+        events.append(
+            parse_event(
+                {"type": "label", "event_id": events[-1].event_id, "model": "fraud", "label": "1"}
+            )
+        )
+    stored_before = events[1000:2000]
+    with database.write() as session:
+        assert len(store_events(session, stored_before).stored) == 1000
+    with database.write() as session:
+        outcome = store_events(session, events)
+    assert len(outcome.duplicate) == 1000
+    assert sorted(outcome.stored) == [i for i in range(6000) if not 1000 <= i < 2000]
+    predictions, labels = _stored(database)
+    assert [row[0] for row in predictions] == sorted(e.event_id for e in events[::2])
+    assert [row[0] for row in labels] == sorted(e.event_id for e in events[1::2])

@@ -1,9 +1,10 @@
 """The ingest side: what one ``store_events`` call stored, added to the aggregates in its
 transaction.
 
-``store_events`` calls :meth:`IngestAggregates.add` for every prediction it is about to insert,
-:meth:`~IngestAggregates.prepare` before inserting (this share-locks the versions' states, see
-``driftline.aggregates.states``) and :meth:`~IngestAggregates.record` with the positions that
+``store_events`` calls :meth:`~IngestAggregates.prepare` with the batch's versions before
+inserting (this share-locks the versions' states, see ``driftline.aggregates.states``),
+:meth:`IngestAggregates.add` for every prediction as its row is built, and
+:meth:`~IngestAggregates.record` with the positions that
 were actually new. Only those are aggregated, so a re-delivered event changes nothing. Each
 (version, time bucket) of the batch becomes one appended ``aggregate_buckets`` row: concurrent
 writers never update a shared row. A bucket that is already closed (its end has passed) may
@@ -43,7 +44,6 @@ class IngestAggregates:
         self,
         index: int,
         version_id: int,
-        model_id: int,
         event_time: datetime,
         features: dict[str, Any],
         violations: list[str] | None,
@@ -51,11 +51,12 @@ class IngestAggregates:
     ) -> None:
         # A plain tuple: most events go to versions without aggregates, and never need a Fresh.
         self._events[index] = (version_id, event_time, features, violations, prediction)
-        self._models[version_id] = model_id
 
-    def prepare(self, label_models: set[int]) -> None:
-        """Share-lock the states of the batch's versions (and of labelled models): call before
-        inserting, so a reference switch either waits for this transaction or precedes it."""
+    def prepare(self, versions: dict[int, int], label_models: set[int]) -> None:
+        """Share-lock the states of the batch's versions (version id -> model id) and of
+        labelled models: call before inserting, so a reference switch either waits for this
+        transaction or precedes it."""
+        self._models = versions
         self._states = lock_states(self.session, self._models)
         lock_model_states(self.session, label_models - set(self._models.values()))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -140,12 +140,11 @@ def store_events(
     outcome = StoreOutcome()
     models = _models(session, {e.model for e in events})
     versions: dict[tuple[int, str | None], int] = {}
-    predictions: list[tuple[Any, ...]] = []
+    # Checked predictions, whose rows are built while they are inserted (_prediction_rows).
+    accepted: list[tuple[int, Any, _ModelInfo, int, Any, datetime]] = []
     labels: list[tuple[Any, ...]] = []
-    prediction_at: list[int] = []  # input position of each row
     label_at: list[int] = []
     seen: set[tuple[str, str]] = set()
-    encoded_outputs: dict[str, bytes | None] = {}
     aggregates = IngestAggregates(session)  # window aggregates of what gets stored
     # Retention has forgotten the ids of predictions older than this (storage.bulk re-checks it
     # under its lock; a batch racing a retention pass gets duplicates there instead).
@@ -186,6 +185,42 @@ def store_events(
             version_id = versions[version_key] = ensure_version(
                 session, info.id, event.model_version
             )
+        accepted.append((index, event, info, version_id, output, when))
+    labelled = {e.model for e in events if isinstance(e, LabelEvent)}
+    aggregates.prepare(
+        {version_id: model_id for (model_id, _), version_id in versions.items()},
+        {info.id for name, info in models.items() if name in labelled},
+    )
+    predictions: list[tuple[Any, ...]] = []
+    prediction_at: list[int] = []  # input position of each row
+    if accepted:
+        rows = _prediction_rows(
+            accepted, now, encoded_features, aggregates, outcome, predictions, prediction_at
+        )
+        stored = _insert(session, t.PredictionEvent, PREDICTION_COLUMNS, rows)
+        _sort_out(stored, predictions, prediction_at, outcome)
+        add_stored(session, Counter(row[1] for row in predictions if row[0] in stored))
+    if labels:
+        new_labels = _insert(session, t.Label, LABEL_COLUMNS, iter(labels))
+        _sort_out(new_labels, labels, label_at, outcome)
+    aggregates.record(outcome.stored, events)
+    return outcome
+
+
+def _prediction_rows(
+    accepted: list[tuple[int, Any, _ModelInfo, int, Any, datetime]],
+    now: datetime,
+    encoded_features: Sequence[bytes | None] | None,
+    aggregates: IngestAggregates,
+    outcome: StoreOutcome,
+    rows: list[tuple[Any, ...]],
+    positions: list[int],
+) -> Iterator[tuple[Any, ...]]:
+    """The accepted predictions' rows, built while the insert consumes them: on PostgreSQL the
+    server stores the first rows while the next are built. Each row is also appended to
+    ``rows`` (and its event's position to ``positions``)."""
+    encoded_outputs: dict[str, bytes | None] = {}
+    for index, event, info, version_id, output, when in accepted:
         features = event.features
         encoded = encoded_features[index] if encoded_features is not None else None
         extra = violations = None
@@ -197,7 +232,7 @@ def store_events(
             features_json = _json(features)
             if violations:
                 outcome.type_violations += 1
-        aggregates.add(index, version_id, info.id, when, features, violations, output)
+        aggregates.add(index, version_id, when, features, violations, output)
         # None checks inline: most events have no extras, violations, score or tags; a model's
         # predictions are mostly a few labels, encoded once per batch.
         score, tags = event.score, event.tags
@@ -207,31 +242,22 @@ def store_events(
                 output_json = encoded_outputs[output] = _json(output)
         else:
             output_json = _json(output)
-        predictions.append(
-            (
-                event.event_id,
-                info.id,
-                version_id,
-                when,
-                now,
-                features_json,
-                None if extra is None else _json(extra),
-                None if violations is None else _json(violations),
-                output_json,
-                None if score is None else _json(score),
-                None if tags is None else _json(tags),
-            )
+        row = (
+            event.event_id,
+            info.id,
+            version_id,
+            when,
+            now,
+            features_json,
+            None if extra is None else _json(extra),
+            None if violations is None else _json(violations),
+            output_json,
+            None if score is None else _json(score),
+            None if tags is None else _json(tags),
         )
-        prediction_at.append(index)
-    labelled = {e.model for e in events if isinstance(e, LabelEvent)}
-    aggregates.prepare({info.id for name, info in models.items() if name in labelled})
-    stored = _insert(
-        session, t.PredictionEvent, PREDICTION_COLUMNS, predictions, prediction_at, outcome
-    )
-    _insert(session, t.Label, LABEL_COLUMNS, labels, label_at, outcome)
-    aggregates.record(outcome.stored, events)
-    add_stored(session, Counter(row[1] for row in stored))  # per model id
-    return outcome
+        rows.append(row)
+        positions.append(index)
+        yield row
 
 
 def _past_retention(when: datetime, horizon: datetime) -> str:
@@ -246,17 +272,20 @@ def _insert(
     session: Session,
     table: Any,
     columns: Sequence[str],
-    rows: list[tuple[Any, ...]],
-    positions: list[int],
-    outcome: StoreOutcome,
-) -> list[tuple[Any, ...]]:
-    """Insert the new rows; return them."""
-    if not rows:
-        return rows
+    rows: Iterator[tuple[Any, ...]],
+) -> set[str]:
+    """Insert all the rows; return the ``event_id``s that were new."""
     new = insert_new(session, table.__table__, columns, rows)
+    if next(rows, None) is not None:  # a row never inserted would be counted a duplicate
+        raise RuntimeError(f"insert_new left rows of {table.__tablename__} unread")
+    return new
+
+
+def _sort_out(
+    new: set[str], rows: list[tuple[Any, ...]], positions: list[int], outcome: StoreOutcome
+) -> None:
     if len(new) == len(rows):  # the usual case: nothing was stored before
         outcome.stored.extend(positions)
-        return rows
+        return
     for index, row in zip(positions, rows, strict=True):
         (outcome.stored if row[0] in new else outcome.duplicate).append(index)
-    return [row for row in rows if row[0] in new]

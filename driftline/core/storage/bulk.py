@@ -16,9 +16,10 @@ SQLite: inside the ``BEGIN IMMEDIATE`` write transaction no other writer can int
 by reading back the ids above the previous largest row id is race-free and as exact.
 
 Tables whose ``info`` names an ``id_registry`` (``prediction_events``): on PostgreSQL the table is
-partitioned by time and cannot keep ``event_id`` unique, so the ids go first into that
-unpartitioned registry (``event_ids``) and only the rows whose id was new go into the table:
-``COPY`` into both when nothing is stored yet, else one statement
+partitioned by time and cannot keep ``event_id`` unique, so the ids go into that unpartitioned
+registry (``event_ids``) and only the rows whose id was new go into the table: ``COPY`` into
+both when nothing is stored yet (the rows first, streamed as they are built, then the ids, whose
+unique key undoes both at a stored id), else one statement
 ``WITH new AS (INSERT INTO event_ids ... ON CONFLICT DO NOTHING RETURNING event_id) INSERT INTO
 prediction_events SELECT ... FROM staging JOIN new``. On both backends such rows older than
 ``raw_event_horizon`` (where retention has forgotten the ids) are not stored and not returned:
@@ -32,11 +33,12 @@ Driver errors are re-raised as SQLAlchemy's, so callers tell an outage
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import JSON, Table
@@ -49,14 +51,19 @@ Row = Sequence[Any]
 
 
 def insert_new(
-    session: Session, table: Table, columns: Sequence[str], rows: Sequence[Row]
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Row]
 ) -> set[str]:
     """Insert the rows whose ``event_id`` is not stored yet; return the ``event_id``s inserted.
 
-    ``rows`` must not repeat an ``event_id``; ``table`` needs an integer primary key ``id``.
+    ``rows`` must not repeat an ``event_id``; ``table`` needs an integer primary key ``id``. All
+    of ``rows`` is read; on PostgreSQL each row is sent as soon as it is read, so when ``rows``
+    is a generator the server stores the first rows while the next are being built.
     """
-    if not rows:
+    remaining = iter(rows)
+    first = next(remaining, None)
+    if first is None:
         return set()
+    rows = chain([first], remaining)
     connection = session.connection()  # begins the transaction (BEGIN IMMEDIATE on SQLite)
     driver = connection.connection.driver_connection
     key = list(columns).index("event_id")
@@ -67,14 +74,12 @@ def insert_new(
             when = list(columns).index(table.info["time_column"])
             horizon = _horizon(driver, registry if postgres else None)
             if horizon is not None:
-                rows = [row for row in rows if row[when] >= horizon]
-                if not rows:
-                    return set()
+                rows = (row for row in rows if row[when] >= horizon)
             if postgres:
                 return _postgres(driver, table, columns, rows, key, registry, when)
         if postgres:
             return _postgres(driver, table, columns, rows, key)
-        return _sqlite(driver, table, columns, rows)
+        return _sqlite(driver, table, columns, list(rows))
 
 
 def _horizon(driver: Any, lock: str | None) -> datetime | None:
@@ -113,12 +118,12 @@ def _postgres(
     driver: Any,
     table: Table,
     columns: Sequence[str],
-    rows: Sequence[Row],
+    rows: Iterable[Row],
     key: int,
     registry: str | None = None,
     when: int = 0,
 ) -> set[str]:
-    """COPY straight in (the ids into ``registry`` first, when the table keeps them there)
+    """COPY straight in (then the ids into ``registry``, when the table keeps them there)
     inside a savepoint; on a duplicate id, through a staging table and one statement that says
     which rows were new."""
     import psycopg
@@ -126,29 +131,38 @@ def _postgres(
 
     names = ", ".join(f'"{c}"' for c in columns)  # column names come from our code, not input
     layout = _binary_layout(table, tuple(columns))
+    kept: list[Row] = []  # every row read so far, for the ids and the staging table
+
+    def streamed() -> Iterator[Row]:
+        for row in rows:
+            kept.append(row)
+            yield row
+
+    stream = streamed()
     with driver.cursor() as cursor:
         # Dumping by bytea's oid uses psycopg's Python dumper for its DB-API ``Binary`` wrapper;
         # JSON columns hold plain bytes, which its C dumper sends as they are.
         cursor.adapters.register_dumper(None, BytesBinaryDumper)
         cursor.execute("SAVEPOINT driftline_bulk")
         try:  # usually every id is new: nothing is written twice
-            if registry is not None:
-                ids = [(row[key], row[when]) for row in rows]
+            _copy(cursor, table.name, names, stream, layout)
+            if registry is not None:  # its unique key refuses a stored id: the savepoint undoes
+                ids = [(row[key], row[when]) for row in kept]
                 registry_table = table.metadata.tables[registry]
                 id_layout = _binary_layout(registry_table, ("event_id", "event_time"))
                 _copy(cursor, registry, '"event_id", "event_time"', ids, id_layout)
-            _copy(cursor, table.name, names, rows, layout)
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT driftline_bulk")
+            kept.extend(stream)  # what the failed COPY had not read yet
         else:
             cursor.execute("RELEASE SAVEPOINT driftline_bulk")
-            return {row[key] for row in rows}
+            return {row[key] for row in kept}
         staging = f"staging_{table.name}"
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} "  # noqa: S608 - our own identifiers
             f"ON COMMIT DROP AS SELECT {names} FROM {table.name} WITH NO DATA"
         )
-        _copy(cursor, staging, names, rows, layout)
+        _copy(cursor, staging, names, kept, layout)
         if registry is None:
             cursor.execute(
                 f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {staging} "  # noqa: S608
@@ -207,7 +221,7 @@ def _binary_layout(table: Table, columns: tuple[str, ...]) -> _Layout:
     return _Layout(oids, jsonb)
 
 
-def _copy(cursor: Any, target: str, names: str, rows: Sequence[Row], layout: _Layout) -> None:
+def _copy(cursor: Any, target: str, names: str, rows: Iterable[Row], layout: _Layout) -> None:
     """COPY the rows in binary; datetimes must be timezone-aware (as ``UtcDateTime`` stores)."""
     with cursor.copy(f"COPY {target} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(layout.oids)

@@ -233,6 +233,11 @@ def test_what_the_sdk_sends_takes_the_fast_path(
         {"event_id": "a", "model": "m", "features": {}, "prediction": 1, "event_time": 5},
         {"event_id": "a", "model": "m", "features": {"x": float("nan")}, "prediction": 1},
         {"event_id": "a", "model": "m", "features": {"x": float("-inf")}, "prediction": 1},
+        # Python's "$" matches before a final newline: names are matched whole.
+        {"event_id": "a\n", "model": "m", "features": {}, "prediction": 1},
+        {"event_id": "a", "model": "m\n", "features": {}, "prediction": 1},
+        {"event_id": "a", "model": "m", "model_version": "v1\n", "features": {}, "prediction": 1},
+        {"event_id": "a", "model": "m", "features": {"x\n": 1}, "prediction": 1},
     ],
 )
 def test_what_the_fast_path_cannot_vouch_for_goes_the_slow_way(event: dict[str, Any]) -> None:

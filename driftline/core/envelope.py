@@ -47,11 +47,6 @@ from driftline.core.modelspec import (
 __all__ = ["FastEnvelope", "check_fields", "validate_envelope"]
 
 
-def _whole(pattern: str) -> str:
-    # msgspec searches with Python's re, whose "$" also matches before a final newline.
-    return pattern.removesuffix("$") + r"\Z"
-
-
 # A string of at most this many characters is at most MAX_STRING_BYTES (1024) in UTF-8; msgspec
 # refuses lone surrogates, and NUL can only be spelled as this escape in JSON: an envelope
 # without it has no NUL anywhere.
@@ -82,7 +77,7 @@ class _Prediction(
     event_id: str  # event ids and model names: _ids_ok, once per envelope
     model: str
     event_time: Time | None | UnsetType = UNSET
-    model_version: Annotated[str, Meta(pattern=_whole(VERSION_PATTERN))] | None | UnsetType = UNSET
+    model_version: str | None | UnsetType = UNSET  # checked with the model names
     # Names are checked per distinct set of names (_names_ok), not per feature.
     features: Annotated[dict[str, int | float | Short | None | bool], Meta(max_length=MAX_FEATURES)]
     prediction: Scalar
@@ -119,6 +114,7 @@ _decoder = msgspec.json.Decoder(_Envelope)
 _times = SchemaValidator(cs.list_schema(cs.datetime_schema(microseconds_precision="truncate")))
 _FEATURE_NAMES = re.compile(FEATURE_NAME_PATTERN)
 _MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
+_VERSION = re.compile(VERSION_PATTERN)
 _ID = EVENT_ID_PATTERN.removeprefix("^").removesuffix("$")
 _JOINED_IDS = re.compile(f"{_ID}(?:,{_ID})*")
 _MAX_NAME_SETS = 4096
@@ -164,13 +160,17 @@ def _event(cls: type[BaseModel], values: dict[str, Any], given: set[str]) -> Any
 
 
 def _ids_ok(structs: list[_Prediction | _Label]) -> bool:
-    """Every event id and model name valid: the ids in one regex run over them all (joined by
-    commas, which no valid id holds), the few distinct model names one by one."""
+    """Every event id, model name and model version valid: the ids in one regex run over them
+    all (joined by commas, which no valid id holds), the few distinct names and versions one by
+    one (fullmatch: Python's "$" also matches before a final newline)."""
     ids = [struct.event_id for struct in structs]
     joined = ",".join(ids)
     if joined.count(",") != len(ids) - 1 or not _JOINED_IDS.fullmatch(joined):
         return False
-    return all(_MODEL_NAME.fullmatch(name) for name in {struct.model for struct in structs})
+    if not all(_MODEL_NAME.fullmatch(name) for name in {struct.model for struct in structs}):
+        return False
+    versions = {s.model_version for s in structs if type(s) is _Prediction}
+    return all(_VERSION.fullmatch(v) for v in versions if type(v) is str)
 
 
 # pydantic's fields_set of an event: its required fields and the optional ones it gave. A set

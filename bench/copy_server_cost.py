@@ -80,8 +80,8 @@ def main() -> None:
         url = server.create_database("bench")
         one_round(url, args.events, server, None)  # the rows, as the collector stores them
         conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"))
-        rows = _copy_out(conn, f"SELECT {COLUMNS} FROM prediction_events")
-        ids = _copy_out(conn, f"SELECT {IDS} FROM event_ids")
+        rows = _copy_out(conn, f"SELECT {COLUMNS} FROM prediction_events")  # noqa: S608
+        ids = _copy_out(conn, f"SELECT {IDS} FROM event_ids")  # noqa: S608
         with conn.cursor() as cursor:
             for table, shape in VARIANTS.items():
                 cursor.execute(f"CREATE TABLE {table} {shape}")

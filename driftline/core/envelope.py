@@ -256,7 +256,7 @@ def validate_envelope(payload: bytes) -> FastEnvelope | None:
             events.append(_event(LabelEvent, values, _given("label", left_out)))
             encoded.append(None)
             continue
-        version_, event_id, model, _, version, features, prediction, score, tags = astuple(struct)
+        schema, event_id, model, _, version, features, prediction, score, tags = astuple(struct)
         if type(prediction) is int and prediction not in _INT_RANGE:
             return None
         if not _names_ok(tuple(features)):
@@ -276,7 +276,7 @@ def validate_envelope(payload: bytes) -> FastEnvelope | None:
         if size > MAX_EVENT_BYTES:
             return None
         left_out = (
-            version_ is UNSET,
+            schema is UNSET,
             stamp is UNSET,
             version is UNSET,
             score is UNSET,

@@ -214,7 +214,7 @@ def _binary_layout(table: Table, columns: tuple[str, ...]) -> _Layout:
     for position, name in enumerate(columns):
         kind = table.c[name].type.compile(dialect=dialect).split("(")[0]
         if kind not in _BINARY_TYPES:
-            raise TypeError(f"no binary COPY for {table.name}.{name} of type {kind}")
+            raise TypeError(f"bulk insert: {table.name}.{name} is {kind}, which has no dumper here")
         oids.append(types[_BINARY_TYPES[kind]].oid)
         if kind == "JSONB":
             jsonb.append(position)

@@ -78,17 +78,21 @@ def fill(database: Database, model: str, events: int) -> None:
 
 
 def sizes(url: str) -> dict[str, tuple[int, int, int]]:
-    """Table -> (rows, heap + TOAST bytes, index bytes)."""
+    """Table -> (rows, heap + TOAST bytes, index bytes); a partitioned table's size is that of
+    its partitions (``pg_partition_tree``; nothing for a plain table, which is measured itself)."""
     out = {}
     with psycopg.connect(url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
-        for table in ("prediction_events", "labels"):
+        for table in ("prediction_events", "event_ids", "labels"):
             row = conn.execute(
-                f"SELECT count(*), pg_table_size('{table}'), pg_indexes_size('{table}') "  # noqa: S608
-                f"FROM {table}"
+                "SELECT coalesce(sum(pg_table_size(relid)), pg_table_size(%(t)s::regclass)), "
+                "coalesce(sum(pg_indexes_size(relid)), pg_indexes_size(%(t)s::regclass)) "
+                "FROM pg_partition_tree(%(t)s::regclass)",
+                {"t": table},
             ).fetchone()
-            assert row is not None
-            out[table] = (int(row[0]), int(row[1]), int(row[2]))
+            count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
+            assert row is not None and count is not None
+            out[table] = (int(count[0]), int(row[0]), int(row[1]))
     return out
 
 

@@ -27,7 +27,8 @@ from driftline.core.modelspec import ModelSpec
 from driftline.core.storage import Database
 from driftline.ingest import store as store_module
 from driftline.ingest.batch import load_json
-from driftline.ingest.store import _json, store_events
+from driftline.ingest.rows import json_column as _json
+from driftline.ingest.store import store_events
 from driftline.registry.models import create_model
 from tests.helpers import FRAUD_MODEL
 

@@ -262,7 +262,7 @@ def validate_envelope(payload: bytes) -> FastEnvelope | None:
         if not _names_ok(tuple(features)):
             return None
         try:
-            # Kept until the batch is stored: an exact-size copy (see ingest.store._exact).
+            # Kept until the batch is stored: an exact-size copy (see ingest.rows._exact).
             as_json = memoryview(orjson.dumps(features)).tobytes()
         except TypeError:  # an integer beyond 64 bits
             return None

@@ -107,9 +107,9 @@ def test_awkward_values_read_back_exactly(database: Database) -> None:
 
 
 def test_a_batch_half_stored_already_stores_exactly_the_other_half(database: Database) -> None:
-    """The rows are streamed to COPY while they are built: a stored id stops the COPY part way
-    (labels have their own unique key, predictions that of event_ids), and the rows not read
-    yet must still reach the staging table."""
+    """A stored id fails the COPY (labels on their own unique key, predictions on that of
+    event_ids, whose COPY follows the streamed rows): every row of the batch must reach the
+    staging table, and exactly the new ones be counted stored."""
     with database.write() as session:
         create_model(session, ModelSpec.model_validate(FRAUD_MODEL))
     events = []

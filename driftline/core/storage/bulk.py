@@ -153,7 +153,9 @@ def _postgres(
                 _copy(cursor, registry, '"event_id", "event_time"', ids, id_layout)
         except psycopg.errors.UniqueViolation:
             cursor.execute("ROLLBACK TO SAVEPOINT driftline_bulk")
-            kept.extend(stream)  # what the failed COPY had not read yet
+            # psycopg reports a COPY's error at its end, after reading every row; should that
+            # change, the rows not read yet still go to the staging table.
+            kept.extend(stream)
         else:
             cursor.execute("RELEASE SAVEPOINT driftline_bulk")
             return {row[key] for row in kept}

@@ -4,8 +4,9 @@
 constrained field. Here the same rules, stricter where that keeps them in C, are msgspec types
 for ``{"schema_version": 1, "events": [...]}``; the rest is a short Python pass per event (the
 7-day future limit, integers beyond 64 bits, the event size, feature names per distinct set of
-names) and one pydantic-core call for all the batch's event times, so times are parsed exactly
-as ``parse_event`` parses them. The events are then built as the contract's models without
+names; event ids in one regex run per envelope, model names and versions per distinct value)
+and one pydantic-core call for all the batch's event times, so times are parsed exactly as
+``parse_event`` parses them. The events are then built as the contract's models without
 validating them again (what ``model_construct`` does).
 
 The fast path only ever *accepts*: any envelope it is not sure of (a failure, a long string, a
